@@ -1,0 +1,1 @@
+"""The `jfc` command line."""

@@ -1,0 +1,1 @@
+"""Settings, secrets and the packaged rule data (TOML)."""

@@ -1,0 +1,53 @@
+"""Process settings from the environment (`JFC_*`, `DATABASE_URL`, `TEMPORAL_ADDRESS`)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGED_DATA = Path(__file__).parent
+
+
+class Settings(BaseSettings):
+    """Everything a JFC process can be told; every field has an embedded default."""
+
+    model_config = SettingsConfigDict(env_prefix="JFC_", extra="ignore")
+
+    state_dir: Path = Field(default=Path(".jfc"), description="Temporal SQLite, dev secrets, documents, simulator state")
+    temporal_address: str = Field(
+        default="localhost:7233", validation_alias=AliasChoices("TEMPORAL_ADDRESS", "JFC_TEMPORAL_ADDRESS")
+    )
+    temporal_namespace: str = "default"
+    temporal_ui_port: int = 8233
+    task_queue: str = "jfc-permits"
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8080, ge=1, le=65535)
+    public_base_url_override: str | None = Field(
+        default=None, validation_alias=AliasChoices("JFC_PUBLIC_BASE_URL"), description="Public URL of the API"
+    )
+    simulator_host: str = "127.0.0.1"
+    simulator_port: int = Field(default=8090, ge=1, le=65535)
+    simulator_url_override: str | None = Field(default=None, validation_alias=AliasChoices("JFC_SIMULATOR_URL"))
+    agencies_file: Path = PACKAGED_DATA / "agencies.toml"
+    rules_file: Path = PACKAGED_DATA / "rules.toml"
+    database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "JFC_DATABASE_URL"))
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: str = "INFO"
+
+    @property
+    def public_base_url(self) -> str:
+        return (self.public_base_url_override or f"http://localhost:{self.api_port}").rstrip("/")
+
+    @property
+    def simulator_url(self) -> str:
+        return (self.simulator_url_override or f"http://localhost:{self.simulator_port}").rstrip("/")
+
+    @cached_property
+    def documents_dir(self) -> Path:
+        path = self.state_dir / "documents"
+        path.mkdir(parents=True, exist_ok=True)
+        return path

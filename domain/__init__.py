@@ -1,0 +1,1 @@
+"""Domain rules as pure functions: routing, lead time, calendar, fees, signatures, identifiers."""

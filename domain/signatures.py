@@ -1,0 +1,44 @@
+"""HMAC signatures of webhooks: `X-JFC-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+SIGNATURE_HEADER = "X-JFC-Signature"
+TOLERANCE_SECONDS = 300
+
+
+class SignatureError(ValueError):
+    """The signature is missing, malformed, forged or stale; the message says which."""
+
+
+def sign(secret: bytes, body: bytes, timestamp: int) -> str:
+    """The header value for `body` signed at `timestamp` (unix seconds)."""
+    digest = hmac.new(secret, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def verify(secret: bytes, header: str | None, body: bytes, now: float, tolerance: int = TOLERANCE_SECONDS) -> int:
+    """Check `header` against `body`; returns the signed timestamp or raises SignatureError."""
+    if not header:
+        raise SignatureError(f"missing {SIGNATURE_HEADER} header")
+    parts: dict[str, list[str]] = {}
+    for item in header.split(","):
+        key, sep, value = item.strip().partition("=")
+        if not sep:
+            raise SignatureError(f"malformed {SIGNATURE_HEADER} header: expected t=<unix>,v1=<hex>")
+        parts.setdefault(key, []).append(value)
+    try:
+        timestamp = int(parts["t"][0])
+    except (KeyError, ValueError):
+        raise SignatureError(f"{SIGNATURE_HEADER} has no valid t=<unix seconds>") from None
+    candidates = parts.get("v1", [])
+    if not candidates:
+        raise SignatureError(f"{SIGNATURE_HEADER} has no v1 signature")
+    expected = sign(secret, body, timestamp).split("v1=", 1)[1]
+    if not any(hmac.compare_digest(expected, c) for c in candidates):
+        raise SignatureError("signature does not match the body")
+    if abs(now - timestamp) > tolerance:
+        raise SignatureError(f"signature timestamp is {int(now - timestamp)} s away from now (limit {tolerance} s)")
+    return timestamp

@@ -1,0 +1,166 @@
+"""Contracts between workflows and activities: names, inputs and results.
+
+Workflows call activities by the names below, so the two layers only share these models.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field
+
+from schemas.agency_api import AgencyRequestStatus, ClearanceRequest
+from schemas.application import PermitApplication
+from schemas.catalog import Agency
+from schemas.status import ClearanceView, Fees, PermitInfo
+
+TASK_QUEUE = "jfc-permits"
+
+# Search attributes registered on the Temporal server.
+SEARCH_ATTR_STATUS = "ApplicationStatus"  # Keyword
+SEARCH_ATTR_NEXT_DEADLINE = "NextDeadline"  # Datetime
+
+# Activity names.
+PLAN_APPLICATION = "plan_application"
+SUBMIT_CLEARANCE = "submit_clearance_request"
+GET_CLEARANCE_STATUS = "get_clearance_status"
+WITHDRAW_CLEARANCE = "withdraw_clearance_request"
+SEND_INFORMATION_ANSWER = "send_information_answer"
+COMPUTE_SLA_DEADLINES = "compute_sla_deadlines"
+COMPUTE_BUSINESS_DEADLINE = "compute_business_deadline"
+ISSUE_PERMIT_DOCUMENT = "issue_permit_document"
+NOTIFY = "notify"
+
+
+def clearance_workflow_id(application_id: str, agency: str, revision: int) -> str:
+    """Child workflow id, which is also the agency Idempotency-Key."""
+    return f"{application_id}:{agency}:r{revision}"
+
+
+# ---- planning -------------------------------------------------------------------
+
+
+class PlanInput(BaseModel):
+    application: PermitApplication
+    submitted_at: dt.datetime
+
+
+class RoutedAgency(BaseModel):
+    agency: Agency
+    depends_on: list[str] = Field(default_factory=list)
+    location_indexes: list[int] = Field(description="Indexes into application.locations this agency clears")
+    reasons: list[str] = Field(description="Why the rule set routes to this agency, human readable")
+
+
+class ApplicationPlan(BaseModel):
+    rule_set: str
+    agencies: list[RoutedAgency]
+    lead_time_business_days: int
+    earliest_feasible_start: dt.date
+    lead_time_ok: bool
+    fees: Fees
+    information_reply_business_days: int
+    payment_business_days: int
+
+
+# ---- workflows ------------------------------------------------------------------
+
+
+class PermitWorkflowInput(BaseModel):
+    application_id: str
+    application: PermitApplication
+    submitted_at: dt.datetime
+    callback_base_url: str = Field(description="Public base URL of the API, for agency webhooks")
+    public_base_url: str = Field(description="Base URL printed on documents (document and verify links)")
+
+
+class ClearanceWorkflowInput(BaseModel):
+    application_id: str
+    agency: Agency
+    revision: int
+    request: ClearanceRequest
+    information_reply_business_days: int = 10
+    parent_workflow_id: str
+
+
+class ClearanceResult(BaseModel):
+    view: ClearanceView
+
+
+# ---- activities -----------------------------------------------------------------
+
+
+class SubmitClearanceInput(BaseModel):
+    agency: Agency
+    request: ClearanceRequest
+
+
+class SubmitClearanceResult(BaseModel):
+    reference: str
+
+
+class AgencyCallInput(BaseModel):
+    """For status polls and withdrawals: which agency, which request."""
+
+    agency: Agency
+    reference: str
+    request_key: str
+
+
+class AgencyStatusResult(BaseModel):
+    status: AgencyRequestStatus
+
+
+class InformationAnswerInput(BaseModel):
+    agency: Agency
+    reference: str
+    request_key: str
+    request_id: str
+    answer: str
+
+
+class SlaDeadlinesInput(BaseModel):
+    accepted_at: dt.datetime
+    sla_days: int
+    grace_days: int
+    paused_business_days: int = Field(default=0, description="Business days spent waiting on the applicant")
+
+
+class SlaDeadlines(BaseModel):
+    reminder_at: dt.datetime | None = Field(description="16:00 on business day N-1; None when N = 1")
+    due_at: dt.datetime
+    final_at: dt.datetime
+
+
+class BusinessDeadlineInput(BaseModel):
+    start: dt.datetime
+    business_days: int
+
+
+class BusinessDaysBetweenInput(BaseModel):
+    start: dt.datetime
+    end: dt.datetime
+
+
+class IssueDocumentInput(BaseModel):
+    application_id: str
+    application: PermitApplication
+    clearances: list[ClearanceView]
+    fees: Fees
+    issued_at: dt.datetime
+    public_base_url: str
+
+
+class IssueDocumentResult(BaseModel):
+    permit: PermitInfo
+    sha256: str
+
+
+class Notification(BaseModel):
+    """A structured event for the applicant, an agency or the officer queue (delivery comes later)."""
+
+    application_id: str
+    kind: str = Field(description="e.g. agency_reminder, sla_breached, permit_issued, information_required")
+    audience: str = Field(description="applicant | officer | agency:<code>")
+    agency: str | None = None
+    detail: str = ""

@@ -1,0 +1,132 @@
+"""What anyone can read about an application: statuses, clearances, fees, permit, timeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class ApplicationStatus(StrEnum):
+    submitted = "submitted"
+    intake = "intake"
+    awaiting_information = "awaiting_information"
+    in_review = "in_review"
+    officer_review = "officer_review"
+    awaiting_payment = "awaiting_payment"
+    issued = "issued"
+    amended = "amended"
+    completed = "completed"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+    lapsed = "lapsed"
+
+
+class ClearanceStatus(StrEnum):
+    waiting_on_dependency = "waiting_on_dependency"
+    submitting = "submitting"
+    agency_unreachable = "agency_unreachable"
+    submitted = "submitted"
+    approved = "approved"
+    approved_with_conditions = "approved_with_conditions"
+    rejected = "rejected"
+    information_required = "information_required"
+    deemed_approved = "deemed_approved"
+    withdrawn = "withdrawn"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_CLEARANCE_STATUSES
+
+    @property
+    def is_approval(self) -> bool:
+        return self in APPROVALS
+
+
+FINAL_CLEARANCE_STATUSES = frozenset(
+    {
+        ClearanceStatus.approved,
+        ClearanceStatus.approved_with_conditions,
+        ClearanceStatus.rejected,
+        ClearanceStatus.deemed_approved,
+        ClearanceStatus.withdrawn,
+    }
+)
+APPROVALS = frozenset(
+    {ClearanceStatus.approved, ClearanceStatus.approved_with_conditions, ClearanceStatus.deemed_approved}
+)
+
+
+class SlaState(StrEnum):
+    on_track = "on_track"
+    at_risk = "at_risk"
+    breached = "breached"
+    met = "met"
+    paused = "paused"
+
+
+class ClearanceView(BaseModel):
+    agency: str
+    revision: int = 1
+    status: ClearanceStatus
+    reference: str | None = None
+    requested_at: dt.datetime | None = None
+    accepted_at: dt.datetime | None = None
+    due_at: dt.datetime | None = None
+    final_deadline_at: dt.datetime | None = None
+    decided_at: dt.datetime | None = None
+    sla: SlaState | None = None
+    conditions: list[str] = Field(default_factory=list)
+    reason: str | None = None
+    depends_on: list[str] = Field(default_factory=list)
+    failed_attempts: int = 0
+    information_request_id: str | None = None
+    needs_officer: bool = False
+
+
+class FeeLine(BaseModel):
+    description: str
+    location: str
+    days: int
+    unit_idr: int
+    reduction: float = 0.0
+    amount_idr: int
+
+
+class Fees(BaseModel):
+    schedule_version: str
+    total_idr: int
+    lines: list[FeeLine]
+    paid_at: dt.datetime | None = None
+    payment_id: str | None = None
+
+
+class PermitInfo(BaseModel):
+    number: str
+    issued_at: dt.datetime
+    document_url: str
+    verify_url: str
+
+
+class TimelineEvent(BaseModel):
+    at: dt.datetime
+    event: str
+    detail: str = ""
+
+
+class PermitStatusView(BaseModel):
+    """The answer of `GET /v1/permits/{id}` and of the workflow's status query."""
+
+    id: str
+    status: ApplicationStatus
+    rule_set: str | None = None
+    submitted_at: dt.datetime
+    production_title: str
+    applicant_company: str
+    clearances: list[ClearanceView] = Field(default_factory=list)
+    fees: Fees | None = None
+    permit: PermitInfo | None = None
+    timeline: list[TimelineEvent] = Field(default_factory=list)
+    next_deadline: dt.datetime | None = None
+    earliest_feasible_start: dt.date | None = None

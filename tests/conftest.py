@@ -1,0 +1,87 @@
+"""Shared fixtures: real Temporal servers (dev server per session, time-skipping per test)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from schemas.contracts import SEARCH_ATTR_NEXT_DEADLINE, SEARCH_ATTR_STATUS
+
+BIN = Path(sys.executable).parent
+
+
+def _binary(name: str) -> str:
+    path = shutil.which(name, path=str(BIN)) or shutil.which(name)
+    if not path:
+        raise RuntimeError(f"{name} not found next to {sys.executable}; run `make .venv`")
+    return path
+
+
+@pytest.fixture
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A fresh time-skipping test server (it cannot be shared between tests)."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=_binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """One real dev server per test process, with the project's search attributes."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=_binary("temporal"),
+        data_converter=pydantic_data_converter,
+        ui=False,
+        dev_server_extra_args=[
+            "--search-attribute",
+            f"{SEARCH_ATTR_STATUS}=Keyword",
+            "--search-attribute",
+            f"{SEARCH_ATTR_NEXT_DEADLINE}=Datetime",
+            "--dynamic-config-value",
+            "frontend.enableUpdateWorkflowExecution=true",
+        ],
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"tq-{uuid.uuid4()}"
+
+
+@pytest.fixture
+def dev_client(dev_env: WorkflowEnvironment) -> Client:
+    return dev_env.client
+
+
+# temporalio's core can abort the interpreter at exit (sdk-python issue 300) after every
+# test passed; end the process ourselves with pytest's real exit status.
+_exit_status: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _exit_status.append(int(exitstatus))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _exit_status and os.environ.get("JFC_NO_HARD_EXIT") != "1":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status[-1])
