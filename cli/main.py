@@ -1,4 +1,66 @@
-"""The `jfc` command: placeholder until the CLI lands."""
-import typer
+"""The `jfc` command: run the stack or one of its parts, and try it out."""
 
-app = typer.Typer(help="Jakarta Film Commission permit engine")
+from __future__ import annotations
+
+import asyncio
+
+import typer
+from rich.console import Console
+
+from config.logs import configure_logging
+from config.settings import Settings
+
+app = typer.Typer(help="Jakarta Film Commission: film permits on Temporal.", no_args_is_help=True)
+console = Console()
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return settings
+
+
+@app.command()
+def up() -> None:
+    """Start everything locally (Temporal dev server, agency simulator, worker, API); Ctrl-C stops it."""
+    from cli.stack import run_stack
+
+    raise typer.Exit(run_stack(Settings(), console))
+
+
+@app.command()
+def worker() -> None:
+    """Run the Temporal worker (workflows and activities)."""
+    from workers.worker import run_worker
+
+    asyncio.run(run_worker(_settings()))
+
+
+@app.command()
+def api() -> None:
+    """Serve the HTTP API (applicants, agency webhooks, payments, verification)."""
+    from api.server import run
+
+    run(_settings())
+
+
+@app.command()
+def agencies() -> None:
+    """Serve the agency simulator (every agency of the catalog, and the payment provider)."""
+    from simulator.server import run
+
+    run(_settings())
+
+
+@app.command()
+def demo(
+    timeout: float = typer.Option(180.0, help="Seconds to wait for every application to be issued."),
+) -> None:
+    """Submit a few realistic applications to a running stack and watch them, agency by agency, to issued."""
+    from cli.demo import run_demo
+
+    raise typer.Exit(asyncio.run(run_demo(Settings(), console, timeout)))
+
+
+if __name__ == "__main__":
+    app()

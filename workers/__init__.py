@@ -1,1 +1,1 @@
-"""workers"""
+"""Long-running processes: the Temporal worker and shared connection helpers."""

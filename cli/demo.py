@@ -1,0 +1,154 @@
+"""`jfc demo`: realistic applications submitted to a running stack, watched live to issued."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from typing import Any
+
+import httpx
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+
+from config.settings import Settings
+
+FINAL = {"issued", "completed", "rejected", "withdrawn", "lapsed"}
+STYLE = {
+    "approved": "green", "approved_with_conditions": "green", "deemed_approved": "green",
+    "rejected": "red", "withdrawn": "red", "information_required": "yellow",
+    "agency_unreachable": "red", "waiting_on_dependency": "dim", "submitting": "cyan", "submitted": "cyan",
+}  # fmt: skip
+
+# How the simulated agencies behave during the demo: quick, with conditions where real ones set them.
+DEMO_BEHAVIOUR = {
+    "parks": {"decision": "approve", "decision_delay_ms": 1500},
+    "district": {"decision": "approve", "decision_delay_ms": 1000},
+    "transport": {"decision": "conditions", "decision_delay_ms": 2000},
+    "police": {"decision": "conditions", "decision_delay_ms": 2500},
+    "fire": {"decision": "conditions", "decision_delay_ms": 2000},
+    "heritage": {"decision": "conditions", "decision_delay_ms": 2000},
+    "aviation": {"decision": "approve", "decision_delay_ms": 1500},
+    "culture_ministry": {"decision": "approve", "decision_delay_ms": 1500},
+    "transit": {"decision": "approve", "decision_delay_ms": 1500},
+}
+
+
+def demo_applications(first_day: dt.date) -> list[dict[str, Any]]:
+    """A park shoot; a road closure with police and pyrotechnics; a foreign crew with a drone in Kota Tua."""
+    day = first_day.isoformat()
+    next_day = (first_day + dt.timedelta(days=1)).isoformat()
+    insurance = {"insurer": "PT Asuransi Sinar", "policy_number": "POL-2027-001", "coverage_idr": 5_000_000_000,
+                 "valid_until": (first_day + dt.timedelta(days=60)).isoformat()}  # fmt: skip
+    applicant = {"company": "PT Contoh Film", "country": "ID", "contact_name": "Sari",
+                 "email": "sari@contoh.id", "phone": "+62 812 0000 0000"}  # fmt: skip
+    location = {"city": "Jakarta Pusat", "vehicles": 3, "road_use": "none", "drone": False,
+                "pyrotechnics": False, "prop_weapons": False}  # fmt: skip
+    return [
+        {
+            "applicant": applicant,
+            "production": {"title": "Senja di Kota", "kind": "feature_film", "synopsis": "A love story at dusk."},
+            "locations": [{**location, "name": "Taman Suropati", "kind": "park", "address": "Menteng",
+                           "lat": -6.1995, "lon": 106.8325, "crew_size": 40,
+                           "days": [{"date": day, "start": "06:00", "end": "18:00"}]}],  # fmt: skip
+            "insurance": insurance,
+        },
+        {
+            "applicant": {**applicant, "company": "PT Laga Sinema"},
+            "production": {"title": "Kejar Malam", "kind": "series", "synopsis": "A car chase on Sudirman."},
+            "locations": [{**location, "name": "Jalan Jenderal Sudirman", "kind": "public_street",
+                           "address": "Sudirman, Tanah Abang", "lat": -6.2146, "lon": 106.8185,
+                           "crew_size": 80, "vehicles": 12, "road_use": "full_closure", "pyrotechnics": True,
+                           "days": [{"date": day, "start": "00:00", "end": "05:00"},
+                                    {"date": next_day, "start": "00:00", "end": "05:00"}]}],  # fmt: skip
+            "insurance": insurance,
+        },
+        {
+            "applicant": {**applicant, "company": "PT Mitra Produksi (for Seoul Pictures)"},
+            "production": {"title": "Batavia Skies", "kind": "documentary", "synopsis": "Old Batavia from above."},
+            "locations": [{**location, "name": "Museum Fatahillah, Kota Tua", "kind": "heritage_site",
+                           "address": "Jl. Taman Fatahillah No.1", "city": "Jakarta Barat",
+                           "lat": -6.1352, "lon": 106.8133, "crew_size": 25, "drone": True,
+                           "days": [{"date": day, "start": "05:30", "end": "09:00"}]}],  # fmt: skip
+            "foreign_crew": [{"name": "Kim Ji-woo", "nationality": "KR", "passport_number": "M1234567",
+                              "role": "director"}],  # fmt: skip
+            "insurance": insurance,
+        },
+    ]
+
+
+async def run_demo(settings: Settings, console: Console, timeout: float) -> int:
+    api, sim = settings.public_base_url, settings.simulator_url
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        try:
+            for code, behaviour in DEMO_BEHAVIOUR.items():
+                (await http.put(f"{sim}/admin/agencies/{code}", json=behaviour)).raise_for_status()
+        except httpx.HTTPError as exc:
+            console.print(f"[red]cannot reach the agency simulator at {sim} ({exc}); is `make up` running?[/]")
+            return 2
+        ids = await _submit_all(http, api, console)
+        if ids is None:
+            return 2
+        return await _watch(http, api, sim, ids, console, timeout)
+
+
+async def _submit_all(http: httpx.AsyncClient, api: str, console: Console) -> list[str] | None:
+    first_day = dt.date.today() + dt.timedelta(days=45)
+    ids = []
+    for body in demo_applications(first_day):
+        key = f"demo-{uuid.uuid4()}"
+        response = await http.post(f"{api}/v1/permits", json=body, headers={"Idempotency-Key": key})
+        if response.status_code == 422 and response.json().get("earliest_feasible_start"):
+            later = dt.date.fromisoformat(response.json()["earliest_feasible_start"])
+            body = next(b for b in demo_applications(later) if b["production"] == body["production"])
+            response = await http.post(f"{api}/v1/permits", json=body, headers={"Idempotency-Key": key})
+        if response.status_code != 202:
+            console.print(f"[red]submission refused ({response.status_code}): {response.text}[/]")
+            return None
+        ids.append(response.json()["id"])
+        console.print(f"submitted [bold]{body['production']['title']}[/] as {ids[-1]}")
+    return ids
+
+
+async def _watch(http: httpx.AsyncClient, api: str, sim: str, ids: list[str], console: Console, timeout: float) -> int:
+    paid: set[str] = set()
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + timeout
+    with Live(console=console, refresh_per_second=4) as live:
+        while True:
+            views = [(await http.get(f"{api}/v1/permits/{i}")).json() for i in ids]
+            live.update(_render(views))
+            for view in views:
+                if view["status"] == "awaiting_payment" and view["id"] not in paid:
+                    await http.post(
+                        f"{sim}/admin/payments", json={"permit_id": view["id"], "amount_idr": view["fees"]["total_idr"]}
+                    )
+                    paid.add(view["id"])
+            if all(v["status"] in FINAL for v in views):
+                break
+            if loop.time() > give_up:
+                console.print("[yellow]timed out; the applications go on in the background[/]")
+                return 1
+            await asyncio.sleep(1.0)
+    for view in views:
+        if view.get("permit"):
+            console.print(f"{view['production_title']}: permit {view['permit']['number']} → {view['permit']['verify_url']}")
+    return 0 if all(v["status"] in {"issued", "completed"} for v in views) else 1
+
+
+def _render(views: list[dict[str, Any]]) -> Group:
+    table = Table(title="JFC demo: applications, agency by agency", expand=True)
+    for column in ("application", "status", "clearances", "fees", "permit"):
+        table.add_column(column)
+    for v in views:
+        clearances = "\n".join(
+            f"[{STYLE.get(c['status'], 'white')}]{c['agency']}: {c['status']}[/]"
+            + (f" ({c['sla']})" if c.get("sla") else "")
+            for c in v.get("clearances", [])
+        )
+        fees = v.get("fees") or {}
+        fee_text = f"Rp {fees['total_idr']:,}" + (" paid" if fees.get("paid_at") else "") if fees else ""
+        permit = (v.get("permit") or {}).get("number", "")
+        table.add_row(f"{v['production_title']}\n[dim]{v['id']}[/]", v["status"], clearances, fee_text, permit)
+    return Group(table)
