@@ -15,7 +15,7 @@ PACKAGED_DATA = Path(__file__).parent
 class Settings(BaseSettings):
     """Everything a JFC process can be told; every field has an embedded default."""
 
-    model_config = SettingsConfigDict(env_prefix="JFC_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="JFC_", extra="ignore", populate_by_name=True)
 
     state_dir: Path = Field(default=Path(".jfc"), description="Temporal SQLite, dev secrets, documents, simulator state")
     temporal_address: str = Field(

@@ -93,7 +93,7 @@ class Location(Strict):
             if day.date in seen:
                 raise ValueError(f"date {day.date} appears twice")
             seen.add(day.date)
-        return sorted(days, key=lambda d: d.date)
+        return days
 
 
 class ForeignCrewMember(Strict):

@@ -1,0 +1,63 @@
+"""Planning an application at intake: routing, lead time, fees and timeouts, and the problems to report."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from domain.fees import compute_fees
+from domain.leadtime import earliest_feasible_start, lead_time_business_days
+from domain.routing import route
+from schemas.application import PermitApplication
+from schemas.catalog import RuleSet
+from schemas.contracts import ApplicationPlan
+from schemas.problems import Problem
+
+
+def plan_application(app: PermitApplication, rules: RuleSet, submitted_at: datetime) -> ApplicationPlan:
+    """Everything the rule set says about `app` submitted at `submitted_at`."""
+    agencies = route(app, rules)
+    lead = lead_time_business_days(agencies)
+    earliest = earliest_feasible_start(submitted_at, lead)
+    return ApplicationPlan(
+        rule_set=rules.version,
+        agencies=agencies,
+        lead_time_business_days=lead,
+        earliest_feasible_start=earliest,
+        lead_time_ok=app.first_shoot_date >= earliest,
+        fees=compute_fees(app, rules.fees),
+        information_reply_business_days=rules.timeouts.information_reply_business_days,
+        payment_business_days=rules.timeouts.payment_business_days,
+    )
+
+
+def intake_problems(app: PermitApplication, plan: ApplicationPlan, today: date) -> list[Problem]:
+    """Completeness problems, each with its field path; lead time is not one (see plan.lead_time_ok)."""
+    problems = []
+    for i, loc in enumerate(app.locations):
+        for j, day in enumerate(loc.days):
+            if day.date < today:
+                problems.append(
+                    Problem(
+                        path=f"locations[{i}].days[{j}].date", message=f"{day.date} is in the past (today is {today})"
+                    )
+                )
+    if app.insurance.valid_until < app.last_shoot_date:
+        problems.append(
+            Problem(
+                path="insurance.valid_until",
+                message=f"the insurance ends on {app.insurance.valid_until}, before the last shoot day "
+                f"{app.last_shoot_date}; it must cover every shoot day",
+            )
+        )
+    passports: dict[str, int] = {}
+    for i, member in enumerate(app.foreign_crew):
+        key = f"{member.nationality}:{member.passport_number}"
+        if key in passports:
+            problems.append(
+                Problem(
+                    path=f"foreign_crew[{i}].passport_number",
+                    message=f"passport {member.passport_number} is already listed at foreign_crew[{passports[key]}]",
+                )
+            )
+        passports.setdefault(key, i)
+    return problems
