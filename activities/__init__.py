@@ -1,1 +1,37 @@
-"""activities"""
+"""Activities of the permit engine: classes built with their clients, registered on the worker by `all_activities`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import httpx
+
+    from schemas.catalog import RuleSet
+
+
+def all_activities(http: httpx.AsyncClient, rules: RuleSet, documents_dir: Path) -> list[Callable[..., Any]]:
+    """Every activity method, bound to its clients, for `Worker(activities=...)`."""
+    # Imported here so workflows can import `activities.errors` without pulling in httpx, fpdf2 or segno.
+    from activities.agencies import AgencyActivities
+    from activities.deadlines import DeadlineActivities
+    from activities.documents import DocumentActivities
+    from activities.notifications import NotificationActivities
+    from activities.planning import PlanningActivities
+
+    agencies, deadlines, planning = AgencyActivities(http), DeadlineActivities(), PlanningActivities(rules)
+    documents, notifications = DocumentActivities(documents_dir), NotificationActivities()
+    return [
+        agencies.submit_clearance_request,
+        agencies.get_clearance_status,
+        agencies.withdraw_clearance_request,
+        agencies.send_information_answer,
+        deadlines.compute_sla_deadlines,
+        deadlines.compute_business_deadline,
+        deadlines.business_days_between,
+        planning.plan_application,
+        documents.issue_permit_document,
+        notifications.notify,
+    ]

@@ -28,6 +28,7 @@ WITHDRAW_CLEARANCE = "withdraw_clearance_request"
 SEND_INFORMATION_ANSWER = "send_information_answer"
 COMPUTE_SLA_DEADLINES = "compute_sla_deadlines"
 COMPUTE_BUSINESS_DEADLINE = "compute_business_deadline"
+BUSINESS_DAYS_BETWEEN = "business_days_between"
 ISSUE_PERMIT_DOCUMENT = "issue_permit_document"
 NOTIFY = "notify"
 
