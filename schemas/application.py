@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 
 class Strict(BaseModel):
@@ -62,11 +62,13 @@ class ShootDay(Strict):
     start: dt.time
     end: dt.time
 
-    @model_validator(mode="after")
-    def _end_after_start(self) -> ShootDay:
-        if self.end <= self.start:
-            raise ValueError(f"end {self.end:%H:%M} must be after start {self.start:%H:%M}")
-        return self
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, end: dt.time, info: ValidationInfo) -> dt.time:
+        start = info.data.get("start")
+        if start is not None and end <= start:
+            raise ValueError(f"end {end:%H:%M} must be after start {start:%H:%M}")
+        return end
 
 
 class Location(Strict):

@@ -1,0 +1,87 @@
+"""The JFC HTTP API: applicants, agency and payment webhooks, public verification (design §6)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
+from temporalio.client import Client
+
+from api import health, permits, problems, verify, webhooks
+from api.context import ApiContext
+from config.secrets import webhook_secret
+from config.settings import Settings
+from schemas.application import PermitApplication
+from schemas.catalog import RuleSet
+from schemas.decisions import AgencyDecision, Payment
+
+API_VERSION = "1.0.0"
+
+# Bodies read raw (for signatures and exact problem paths) and declared in OpenAPI by reference.
+RAW_BODY_MODELS: tuple[type[BaseModel], ...] = (PermitApplication, AgencyDecision, Payment)
+
+
+def create_app(
+    settings: Settings,
+    temporal: Client,
+    rules: RuleSet,
+    secrets: Callable[[str], bytes] | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> FastAPI:
+    """The API bound to one Temporal client and one rule set.
+
+    `secrets(ref)` returns a webhook secret (default: env or the state folder's dev secrets);
+    `clock()` returns the aware current time (default: UTC now).
+    """
+    app = FastAPI(
+        title="Jakarta Film Commission API",
+        version=API_VERSION,
+        description="Filming permits in Jakarta: submit, follow, pay, verify. Every error is a problem document.",
+    )
+    app.state.jfc = ApiContext(
+        settings=settings,
+        temporal=temporal,
+        rules=rules,
+        secrets=secrets or (lambda ref: webhook_secret(ref, settings.state_dir)),
+        clock=clock or (lambda: datetime.now(UTC)),
+    )
+    problems.install(app)
+    for module in (permits, webhooks, verify, health):
+        app.include_router(module.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema plus the models of the bodies routes read raw."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for model in RAW_BODY_MODELS:
+        model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="validation")
+        for name, definition in model_schema.pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        components[model.__name__] = model_schema
+    _problem_documents_for_validation_errors(schema)
+    app.openapi_schema = schema
+    return schema
+
+
+def _problem_documents_for_validation_errors(schema: dict[str, Any]) -> None:
+    """FastAPI documents parameter errors as HTTPValidationError; ours answer a ProblemDocument."""
+    problem_ref = {"$ref": "#/components/schemas/ProblemDocument"}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            response = operation.get("responses", {}).get("422")
+            content = (response or {}).get("content", {}).get("application/json", {})
+            if content.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
+                response["description"] = "Invalid request; every problem is listed with its field path"
+                content["schema"] = problem_ref
+    components = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)

@@ -1,0 +1,44 @@
+"""What every route needs (settings, Temporal client, rule set, secrets, clock), handed over as one dependency."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, Request
+from temporalio.client import Client
+
+from config.settings import Settings
+from schemas.catalog import RuleSet
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    settings: Settings
+    temporal: Client
+    rules: RuleSet
+    secrets: Callable[[str], bytes]
+    clock: Callable[[], datetime]
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware."""
+        moment = self.clock()
+        if moment.tzinfo is None:
+            raise ValueError("the API clock must return timezone-aware datetimes")
+        return moment
+
+    def today(self) -> date:
+        """Today's date in Asia/Jakarta."""
+        return self.now().astimezone(JAKARTA).date()
+
+
+def get_context(request: Request) -> ApiContext:
+    return request.app.state.jfc
+
+
+Context = Annotated[ApiContext, Depends(get_context)]

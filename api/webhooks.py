@@ -1,0 +1,165 @@
+"""Signed webhooks into the API: agency decisions and payments (`X-JFC-Signature`)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+import structlog
+from fastapi import APIRouter, Header, Request
+from pydantic import BaseModel, ValidationError
+
+from api import temporal
+from api.context import ApiContext, Context
+from api.permits import read_body
+from api.problems import ApiProblem, invalid_body, responses
+from domain.ids import application_id_from_permit_number, is_application_id
+from domain.signatures import SIGNATURE_HEADER, SignatureError, verify
+from schemas.decisions import AgencyDecision, Payment
+from schemas.problems import Problem
+
+PAYMENTS_SECRET_REF = "payments"
+_REQUEST_KEY = re.compile(r"^(?P<application_id>[^:]+):(?P<agency>[^:]+):r(?P<revision>[1-9][0-9]*)$")
+
+router = APIRouter(tags=["webhooks"])
+log = structlog.get_logger("jfc.api")
+
+
+class Accepted(BaseModel):
+    """The webhook was taken in; a replay of the same decision or payment is accepted again (and applied once)."""
+
+    accepted: Literal[True] = True
+
+
+SignatureHeader = Annotated[
+    str | None,
+    Header(
+        alias=SIGNATURE_HEADER,
+        description='`t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`; older than 5 minutes is refused',
+    ),
+]
+
+
+def _body_schema(name: str) -> dict:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+        }
+    }
+
+
+def check_signature(ctx: ApiContext, secret_ref: str, header: str | None, body: bytes) -> None:
+    try:
+        verify(ctx.secrets(secret_ref), header, body, ctx.now().timestamp())
+    except SignatureError as exc:
+        log.warning("webhook signature refused", secret_ref=secret_ref, reason=str(exc))
+        raise ApiProblem(
+            401,
+            "signature refused",
+            f"{exc}. Sign the exact body as {SIGNATURE_HEADER}: t=<unix>,v1=<hex HMAC-SHA256(secret, \"<t>.<body>\")> "
+            "with the current time.",
+            kind="signature-invalid",
+            headers={"WWW-Authenticate": "JFC-Signature"},
+        ) from None
+
+
+@router.post(
+    "/v1/agencies/{code}/decisions",
+    status_code=202,
+    response_model=Accepted,
+    summary="An agency's decision on a clearance request (signed webhook)",
+    responses={**responses(401, 404, 409, 413, 422, 503), 202: {"description": "Accepted (also for a replay)"}},
+    openapi_extra=_body_schema("AgencyDecision"),
+)
+async def agency_decision(code: str, request: Request, ctx: Context, signature: SignatureHeader = None) -> Accepted:
+    try:
+        agency = ctx.rules.catalog.get(code)
+    except KeyError:
+        raise ApiProblem(
+            404, "unknown agency", f"There is no agency with code {code!r}.", kind="unknown-agency"
+        ) from None
+    body = await read_body(request)
+    check_signature(ctx, agency.webhook_secret_ref, signature, body)
+    try:
+        decision = AgencyDecision.model_validate_json(body)
+    except ValidationError as exc:
+        raise invalid_body(exc, "decision") from None
+
+    match = _REQUEST_KEY.match(decision.request_key)
+    if not match or not is_application_id(match["application_id"]) or match["agency"] != code:
+        raise ApiProblem(
+            422,
+            "request_key does not belong to this agency",
+            f"request_key must be '<application id>:{code}:r<revision>', the Idempotency-Key of our request to {code}.",
+            kind="invalid-body",
+            problems=[Problem(path="request_key", message=f"expected '<application id>:{code}:r<revision>'")],
+        )
+    structlog.contextvars.bind_contextvars(
+        application_id=match["application_id"], agency=code, decision_id=decision.decision_id
+    )
+    await temporal.signal(
+        ctx.temporal,
+        decision.request_key,
+        "agency_decision",
+        decision,
+        not_found=ApiProblem(
+            404,
+            "clearance request not found",
+            f"There is no open clearance request {decision.request_key}.",
+            kind="not-found",
+        ),
+        closed=ApiProblem(
+            409,
+            "clearance already final",
+            f"Clearance request {decision.request_key} is already decided or withdrawn; this decision was not applied.",
+            kind="clearance-final",
+        ),
+    )
+    log.info("agency decision accepted", outcome=decision.status.value)
+    return Accepted()
+
+
+@router.post(
+    "/v1/payments/webhook",
+    status_code=202,
+    response_model=Accepted,
+    summary="The payment provider's notice of a payment (signed webhook)",
+    responses={**responses(401, 404, 409, 413, 422, 503), 202: {"description": "Accepted (also for a replay)"}},
+    openapi_extra=_body_schema("Payment"),
+)
+async def payment_webhook(request: Request, ctx: Context, signature: SignatureHeader = None) -> Accepted:
+    body = await read_body(request)
+    check_signature(ctx, PAYMENTS_SECRET_REF, signature, body)
+    try:
+        payment = Payment.model_validate_json(body)
+    except ValidationError as exc:
+        raise invalid_body(exc, "payment") from None
+    application_id = payment.permit_id
+    if not is_application_id(application_id):
+        application_id = application_id_from_permit_number(payment.permit_id)
+    if application_id is None:
+        raise ApiProblem(
+            422,
+            "unknown permit_id",
+            "permit_id must be an application id (PRM-...) or a permit number (JFC-...).",
+            kind="invalid-body",
+            problems=[Problem(path="permit_id", message="not an application id or permit number")],
+        )
+    structlog.contextvars.bind_contextvars(application_id=application_id, payment_id=payment.payment_id)
+    await temporal.signal(
+        ctx.temporal,
+        application_id,
+        "payment_received",
+        payment,
+        not_found=ApiProblem(404, "application not found", f"There is no application {application_id}.",
+                             kind="not-found"),
+        closed=ApiProblem(
+            409,
+            "application already closed",
+            f"Application {application_id} is closed; the payment was not applied and must be refunded.",
+            kind="application-closed",
+        ),
+    )
+    log.info("payment accepted", amount_idr=payment.amount_idr)
+    return Accepted()

@@ -1,0 +1,191 @@
+"""Signed webhooks: agency decisions and payments."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowHandle
+
+from domain.ids import application_id_for_key
+from schemas.decisions import AgencyDecision, Payment
+from tests.api.conftest import NOW, Api, eventually, sample_body
+
+
+def decision(request_key: str, decision_id: str | None = None, **overrides: Any) -> dict[str, Any]:
+    return {
+        "decision_id": decision_id or f"dec-{uuid.uuid4()}",
+        "reference": "PARKS-0001",
+        "request_key": request_key,
+        "status": "approved_with_conditions",
+        "conditions": ["No filming near the fountain after 17:00"],
+        "reason": None,
+        "decided_at": NOW.isoformat(),
+        **overrides,
+    }
+
+
+@pytest.fixture
+async def clearance(api: Api) -> AsyncIterator[WorkflowHandle]:
+    """A running stand-in clearance workflow for parks, revision 1, of a fresh application id."""
+    request_key = f"{application_id_for_key(str(uuid.uuid4()))}:parks:r1"
+    handle = await api.temporal.start_workflow("AgencyClearanceWorkflow", id=request_key,
+                                               task_queue=api.settings.task_queue)
+    yield handle
+    await handle.signal("test_finish")
+
+
+async def decisions_of(handle: WorkflowHandle) -> list[AgencyDecision]:
+    return await handle.query("decisions", result_type=list[AgencyDecision])
+
+
+async def test_a_signed_decision_reaches_the_clearance_workflow(api: Api, clearance: WorkflowHandle) -> None:
+    body = decision(clearance.id)
+
+    response = await api.post_signed("/v1/agencies/parks/decisions", body, "parks")
+
+    assert response.status_code == 202, response.text
+    assert response.json() == {"accepted": True}
+    seen = await eventually(lambda: decisions_of(clearance), bool)
+    assert [d.decision_id for d in seen] == [body["decision_id"]]
+    assert seen[0].conditions == body["conditions"]
+
+
+async def test_a_replayed_decision_is_accepted_twice_and_applied_once(api: Api, clearance: WorkflowHandle) -> None:
+    body = decision(clearance.id)
+
+    first = await api.post_signed("/v1/agencies/parks/decisions", body, "parks")
+    second = await api.post_signed("/v1/agencies/parks/decisions", body, "parks",
+                                   at=NOW + dt.timedelta(seconds=30))
+    other = decision(clearance.id, status="approved", conditions=[])
+    third = await api.post_signed("/v1/agencies/parks/decisions", other, "parks")
+
+    assert first.status_code == second.status_code == third.status_code == 202
+    seen = await eventually(lambda: decisions_of(clearance), lambda ds: len(ds) >= 2)
+    assert [d.decision_id for d in seen] == [body["decision_id"], other["decision_id"]]
+
+
+async def test_a_forged_signature_is_refused_and_nothing_is_signalled(api: Api, clearance: WorkflowHandle) -> None:
+    response = await api.post_signed("/v1/agencies/parks/decisions", decision(clearance.id), "parks",
+                                     secret=b"not-the-secret")
+
+    assert response.status_code == 401
+    assert response.json()["title"] == "signature refused"
+    assert "does not match" in response.json()["detail"]
+    assert await decisions_of(clearance) == []
+
+
+async def test_a_missing_signature_is_refused(api: Api, clearance: WorkflowHandle) -> None:
+    response = await api.http.post("/v1/agencies/parks/decisions", json=decision(clearance.id))
+
+    assert response.status_code == 401
+    assert "missing" in response.json()["detail"]
+
+
+async def test_a_signature_six_minutes_old_is_refused(api: Api, clearance: WorkflowHandle) -> None:
+    response = await api.post_signed("/v1/agencies/parks/decisions", decision(clearance.id), "parks",
+                                     at=NOW - dt.timedelta(minutes=6))
+
+    assert response.status_code == 401
+    assert "limit 300 s" in response.json()["detail"]
+    assert await decisions_of(clearance) == []
+
+
+async def test_a_body_changed_after_signing_is_refused(api: Api, clearance: WorkflowHandle) -> None:
+    from domain.signatures import SIGNATURE_HEADER, sign
+
+    signed = b'{"a": 1}'
+    header = sign(api.secrets["parks"], signed, int(NOW.timestamp()))
+    response = await api.http.post("/v1/agencies/parks/decisions", content=b'{"a": 2}',
+                                   headers={SIGNATURE_HEADER: header})
+
+    assert response.status_code == 401
+
+
+async def test_a_request_key_of_another_agency_is_refused(api: Api, clearance: WorkflowHandle) -> None:
+    # Signed correctly by the police, but about a parks request.
+    response = await api.post_signed("/v1/agencies/police/decisions", decision(clearance.id), "police")
+
+    assert response.status_code == 422
+    assert [p["path"] for p in response.json()["problems"]] == ["request_key"]
+    assert await decisions_of(clearance) == []
+
+
+async def test_a_malformed_request_key_is_refused(api: Api) -> None:
+    response = await api.post_signed("/v1/agencies/parks/decisions", decision("whatever:parks:r1"), "parks")
+
+    assert response.status_code == 422
+
+
+async def test_an_invalid_decision_lists_its_problems(api: Api, clearance: WorkflowHandle) -> None:
+    body = decision(clearance.id, status="maybe")
+    del body["decided_at"]
+
+    response = await api.post_signed("/v1/agencies/parks/decisions", body, "parks")
+
+    assert response.status_code == 422
+    assert sorted(p["path"] for p in response.json()["problems"]) == ["decided_at", "status"]
+
+
+async def test_an_unknown_agency_is_not_found(api: Api) -> None:
+    response = await api.post_signed("/v1/agencies/bakery/decisions", {}, "parks")
+
+    assert response.status_code == 404
+    assert response.json()["title"] == "unknown agency"
+
+
+async def test_a_decision_for_no_such_request_is_not_found(api: Api) -> None:
+    request_key = f"{application_id_for_key(str(uuid.uuid4()))}:parks:r1"
+
+    response = await api.post_signed("/v1/agencies/parks/decisions", decision(request_key), "parks")
+
+    assert response.status_code == 404
+
+
+async def test_a_decision_for_a_closed_clearance_is_a_conflict(api: Api) -> None:
+    request_key = f"{application_id_for_key(str(uuid.uuid4()))}:parks:r1"
+    handle = await api.temporal.start_workflow("AgencyClearanceWorkflow", id=request_key,
+                                               task_queue=api.settings.task_queue)
+    await handle.signal("test_finish")
+    await handle.result()
+
+    response = await api.post_signed("/v1/agencies/parks/decisions", decision(request_key), "parks")
+
+    assert response.status_code == 409
+    assert response.json()["title"] == "clearance already final"
+
+
+async def test_a_signed_payment_reaches_the_application(api: Api) -> None:
+    application_id = (await api.submit(sample_body(), str(uuid.uuid4()))).json()["id"]
+    body = {"payment_id": "pay-1", "permit_id": application_id, "amount_idr": 1_500_000,
+            "paid_at": NOW.isoformat()}
+
+    response = await api.post_signed("/v1/payments/webhook", body, "payments")
+
+    assert response.status_code == 202, response.text
+    handle = api.temporal.get_workflow_handle(application_id)
+    payments = await eventually(lambda: handle.query("payments", result_type=list[Payment]), bool)
+    assert [(p.payment_id, p.amount_idr) for p in payments] == [("pay-1", 1_500_000)]
+
+
+async def test_a_payment_signed_with_an_agency_secret_is_refused(api: Api) -> None:
+    application_id = (await api.submit(sample_body(), str(uuid.uuid4()))).json()["id"]
+    body = {"payment_id": "pay-1", "permit_id": application_id, "amount_idr": 1, "paid_at": NOW.isoformat()}
+
+    response = await api.post_signed("/v1/payments/webhook", body, "parks")
+
+    assert response.status_code == 401
+    handle = api.temporal.get_workflow_handle(application_id)
+    assert await handle.query("payments", result_type=list[Payment]) == []
+
+
+async def test_a_payment_for_an_unknown_application_is_not_found(api: Api) -> None:
+    body = {"payment_id": "pay-1", "permit_id": application_id_for_key(str(uuid.uuid4())), "amount_idr": 1,
+            "paid_at": NOW.isoformat()}
+
+    response = await api.post_signed("/v1/payments/webhook", body, "payments")
+
+    assert response.status_code == 404
