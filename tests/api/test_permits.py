@@ -91,7 +91,7 @@ async def test_model_level_and_nested_problems_keep_their_paths(api: Api) -> Non
     problems = (await api.submit(body, new_key())).json()["problems"]
 
     paths = {p["path"] for p in problems}
-    assert "locations[1].days[0]" in paths  # end before start: a rule of the whole shoot day
+    assert "locations[1].days[0].end" in paths  # end before start is a problem of the end time
     assert "locations[1].days[1].start" in paths
     assert "locations[1].days[1].end" in paths
     assert "surprise" in paths
