@@ -42,7 +42,8 @@ class Agency(Data):
     grace_days: int = Field(default=5, ge=0, le=60, description="Business days after due_at before silence rules apply")
     silence_is_consent: bool
     calls_per_second: float = Field(default=5.0, gt=0)
-    poll_interval_minutes: int = Field(default=60, ge=1)
+    poll_interval_minutes: int = Field(default=60, ge=1, description="Longest wait between two polls")
+    first_poll_seconds: int = Field(default=10, ge=1, description="First poll after acceptance; doubles up to the interval")
     webhook_secret_ref: str = Field(pattern=r"^[a-z0-9_]+$")
 
 

@@ -82,6 +82,9 @@ class ClearanceView(BaseModel):
     depends_on: list[str] = Field(default_factory=list)
     failed_attempts: int = 0
     information_request_id: str | None = None
+    information_deadline_at: dt.datetime | None = Field(
+        default=None, description="When the open information request lapses if the applicant has not answered"
+    )
     needs_officer: bool = False
 
 

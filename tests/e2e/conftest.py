@@ -1,0 +1,101 @@
+"""The whole product on real parts, in one test process: dev server, simulator, API and worker over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api.app import create_app as create_api
+from config.secrets import webhook_secret
+from config.settings import Settings
+from domain.catalog import load_rule_set
+from schemas.catalog import RuleSet
+from simulator.app import create_app as create_simulator
+from simulator.server import catalog_modes
+from tests.servers import free_port, serve
+from workers.worker import build_worker
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    rules: RuleSet
+    api: str
+    sim: str
+    http: httpx.AsyncClient
+
+    async def submit(self, body: dict[str, Any], key: str) -> httpx.Response:
+        return await self.http.post(f"{self.api}/v1/permits", json=body, headers={"Idempotency-Key": key})
+
+    async def status(self, application_id: str) -> dict[str, Any]:
+        response = await self.http.get(f"{self.api}/v1/permits/{application_id}")
+        response.raise_for_status()
+        return response.json()
+
+    async def requests_at(self, agency: str) -> list[dict[str, Any]]:
+        response = await self.http.get(f"{self.sim}/admin/agencies/{agency}/requests")
+        response.raise_for_status()
+        return response.json()
+
+    async def behave(self, agency: str, **behaviour: Any) -> None:
+        (await self.http.put(f"{self.sim}/admin/agencies/{agency}", json=behaviour)).raise_for_status()
+
+    async def wait_for(
+        self, application_id: str, done: Callable[[dict[str, Any]], bool], timeout: float = 60.0
+    ) -> dict[str, Any]:
+        """Poll the API until `done(status)`; fails with the last status seen."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + timeout
+        view = await self.status(application_id)
+        while not done(view):
+            if loop.time() > give_up:
+                pytest.fail(f"{application_id} did not get there in {timeout} s; last status: {view}")
+            await asyncio.sleep(0.2)
+            view = await self.status(application_id)
+        return view
+
+
+@pytest.fixture
+async def stack(dev_env, task_queue: str, tmp_path: Path) -> AsyncIterator[Stack]:
+    api_port, sim_port = free_port(), free_port()
+    settings = Settings(
+        state_dir=tmp_path,
+        task_queue=task_queue,
+        api_port=api_port,
+        simulator_port=sim_port,
+        JFC_PUBLIC_BASE_URL=f"http://127.0.0.1:{api_port}",
+        JFC_SIMULATOR_URL=f"http://127.0.0.1:{sim_port}",
+    )
+    rules = load_rule_set(settings.agencies_file, settings.rules_file, settings.simulator_url)
+    secrets = lambda ref: webhook_secret(ref, tmp_path)  # noqa: E731
+    simulator = create_simulator(
+        state_dir=tmp_path,
+        agency_codes=[a.code.value for a in rules.catalog.agencies],
+        secrets=secrets,
+        api_url=settings.public_base_url,
+        modes=catalog_modes(settings.agencies_file),
+    )
+    api = create_api(settings, dev_env.client, rules, secrets=secrets)
+    async with AsyncExitStack() as stack_ctx:
+        http = await stack_ctx.enter_async_context(httpx.AsyncClient(timeout=10.0))
+        agency_http = await stack_ctx.enter_async_context(httpx.AsyncClient(timeout=5.0))
+        sim_url = await stack_ctx.enter_async_context(serve(simulator, sim_port))
+        api_url = await stack_ctx.enter_async_context(serve(api, api_port))
+        await stack_ctx.enter_async_context(build_worker(dev_env.client, settings, rules, agency_http))
+        yield Stack(settings, rules, api_url, sim_url, http)
+
+
+def first_feasible_day(weeks: int = 8) -> dt.date:
+    """A shoot date comfortably past every lead time."""
+    return dt.date.today() + dt.timedelta(weeks=weeks)
+
+
+WaitFor = Callable[..., Awaitable[dict[str, Any]]]

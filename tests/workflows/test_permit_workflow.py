@@ -1,0 +1,453 @@
+"""The permit and clearance workflows on the time-skipping server, against an in-memory agency world."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import pytest
+from temporalio.api.enums.v1 import EventType, IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.exceptions import CancelledError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.converter import default as default_converter
+
+from domain import calendar
+from schemas.application import Expedite
+from schemas.decisions import InformationAnswer, OfficerDecision, OfficerDecisionKind, Outcome, Payment
+from schemas.status import ApplicationStatus, ClearanceStatus, ClearanceView, PermitStatusView, SlaState
+from workflows import rules
+from workflows.permit import DEADLINE_KEY, STATUS_KEY
+from wf_harness import (
+    CULTURE,
+    DISTRICT,
+    FEE_TOTAL,
+    PARKS,
+    POLICE,
+    TRANSPORT,
+    Run,
+    agency,
+    application,
+    first_shoot_in,
+    plan,
+    running,
+)
+
+HISTORIES = Path(__file__).parent / "histories"
+PARKS_AND_DISTRICT = plan((PARKS, [], [0]), (DISTRICT, [], [1]))
+
+
+async def pay(run: Run, amount: int = FEE_TOTAL, payment_id: str = "pay-1") -> None:
+    await run.handle.signal(
+        "payment_received",
+        Payment(payment_id=payment_id, permit_id=run.app_id, amount_idr=amount, paid_at=await run.env.get_current_time()),
+    )
+
+
+async def approve_district_by_poll(run: Run) -> None:
+    req = run.world.request_for("district")
+    assert req is not None
+    req.status, req.decision_id = ClearanceStatus.approved.value, "district-poll-1"  # type: ignore[assignment]
+    await run.skip_to(await run.env.get_current_time() + dt.timedelta(minutes=31))
+
+
+# ---- 1. happy path ------------------------------------------------------------------
+
+
+async def test_happy_path_parks_and_district_to_issued_and_completed(time_env, task_queue):
+    async with running(time_env, task_queue, PARKS_AND_DISTRICT) as run:
+        view = await run.until(lambda v: bool(v.clearances) and all(c.accepted_at for c in v.clearances), "both accepted")
+        assert view.status == ApplicationStatus.in_review
+        assert view.rule_set == "test-2026.1"
+        assert view.earliest_feasible_start == dt.date(2027, 1, 4)
+        parks = run.clearance(view, "parks")
+        assert parks.status == ClearanceStatus.submitted and parks.sla == SlaState.on_track
+        assert parks.reference == "PARKS-0001" or parks.reference == "PARKS-0002"
+        expected = calendar.sla_deadlines(parks.accepted_at, 5, 5)
+        assert parks.due_at == expected.due_at and parks.final_deadline_at == expected.final_at
+        assert view.next_deadline == min(c.due_at for c in view.clearances)
+        # requests carry only the agency's locations; no foreign crew; the callback URL names the agency
+        parks_req, district_req = run.world.request_for("parks"), run.world.request_for("district")
+        assert parks_req.locations == ["Taman Suropati"] and district_req.locations == ["Jalan Sabang"]
+        assert parks_req.callback_url == "https://api.jfc.test/v1/agencies/parks/decisions"
+        assert parks_req.key == run.child_id("parks")
+
+        await run.decide("parks", Outcome.approved_with_conditions, conditions=["no vehicles on the lawn"])
+        await run.until(lambda v: run.clearance(v, "parks").status == ClearanceStatus.approved_with_conditions, "parks")
+        await approve_district_by_poll(run)
+        view = await run.until(lambda v: v.status == ApplicationStatus.awaiting_payment, "awaiting payment")
+        assert run.clearance(view, "parks").sla == SlaState.met
+        assert run.clearance(view, "parks").conditions == ["no vehicles on the lawn"]
+        assert run.clearance(view, "district").status == ClearanceStatus.approved
+        assert view.next_deadline is not None  # the payment deadline
+        assert "payment_due" in run.world.kinds("applicant")
+
+        await pay(run)
+        view = await run.until(lambda v: v.status == ApplicationStatus.issued, "issued")
+        assert view.permit is not None and view.permit.verify_url.startswith("https://jfc.test/v1/verify/")
+        assert view.fees.payment_id == "pay-1" and view.fees.paid_at is not None
+        assert view.next_deadline is None
+        issued_to = lambda: {n.audience for n in run.world.notifications if n.kind == "permit_issued"}  # noqa: E731
+        await run.eventually(lambda: issued_to() == {"applicant", "agency:parks", "agency:district"}, "permit copies")
+        assert [c.agency for c in run.world.issued[0].clearances] == ["parks", "district"]
+
+        final = await run.handle.result()  # skips to the day after the last shoot day
+        assert final.status == ApplicationStatus.completed
+        if os.environ.get("JFC_WRITE_HISTORIES") == "1":  # regenerate the replay test's histories
+            await save_history(run.handle, "permit.json")
+            await save_history(run.client.get_workflow_handle(run.child_id("district")), "clearance.json")
+        events = [e.event for e in final.timeline]
+        for event in ("submitted", "intake", "planned", "in_review", "clearance_started", "clearance_submitted",
+                      "clearance_approved_with_conditions", "clearance_approved", "awaiting_payment", "paid",
+                      "issued", "completed"):
+            assert event in events, event
+        assert all(e.at.tzinfo is not None for e in final.timeline)
+        last_day = max(d.date for loc in run.world.issued[0].application.locations for d in loc.days)
+        assert final.timeline[-1].event == "completed"
+        assert final.timeline[-1].at >= rules.day_after_last_shoot(last_day)
+
+
+async def save_history(handle, name: str) -> None:
+    history = await handle.fetch_history()
+    HISTORIES.mkdir(exist_ok=True)
+    (HISTORIES / name).write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
+
+
+async def test_happy_path_without_workflow_cache_on_the_dev_server(dev_env, task_queue):
+    """Every workflow task replays from history (max_cached_workflows=0): nondeterminism would fail here."""
+    the_plan = plan((PARKS, [], [0]), (agency("district", sla_days=3, mode="webhook"), [], [1]))
+    app = application(first_shoot_in(-3))  # shot already: completes right after issue
+    sa = TypedSearchAttributes([SearchAttributePair(STATUS_KEY, "submitted")])
+    async with running(dev_env, task_queue, the_plan, app=app, max_cached_workflows=0, search_attributes=sa) as run:
+        await run.until(lambda v: bool(v.clearances) and all(c.accepted_at for c in v.clearances), "both accepted", timeout=15)
+        described = await run.handle.describe()
+        assert described.typed_search_attributes.get(STATUS_KEY) == "in_review"
+        assert described.typed_search_attributes.get(DEADLINE_KEY) is not None
+        await run.decide("parks", Outcome.approved)
+        await run.decide("district", Outcome.approved_with_conditions, conditions=["notify residents"])
+        await run.until(lambda v: v.status == ApplicationStatus.awaiting_payment, "awaiting payment", timeout=15)
+        await pay(run)
+        final = await run.handle.result()
+        assert final.status == ApplicationStatus.completed and final.permit is not None
+        described = await run.handle.describe()
+        assert described.typed_search_attributes.get(STATUS_KEY) == "completed"
+        assert described.typed_search_attributes.get(DEADLINE_KEY) is None
+
+
+# ---- 2. silent agency, silence is consent -------------------------------------------
+
+
+async def test_silent_parks_reminded_breached_then_deemed_approved(time_env, task_queue):
+    async with running(time_env, task_queue, plan((PARKS, [], [0]))) as run:
+        view = await run.accepted("parks")
+        parks = run.clearance(view, "parks")
+        d = calendar.sla_deadlines(parks.accepted_at, 5, 5)
+
+        await run.skip_to(d.reminder_at + dt.timedelta(minutes=1))
+        view = await run.until(lambda v: run.clearance(v, "parks").sla == SlaState.at_risk, "at risk")
+        reminders = [n for n in run.world.notifications if n.kind == "agency_reminder"]
+        assert [(n.audience, n.agency) for n in reminders] == [("agency:parks", "parks")]
+        assert "sla_breached" not in run.world.kinds()
+
+        await run.skip_to(d.due_at + dt.timedelta(minutes=1))
+        view = await run.until(lambda v: run.clearance(v, "parks").sla == SlaState.breached, "breached")
+        assert run.world.kinds("officer").count("sla_breached") == 1
+        assert run.clearance(view, "parks").status == ClearanceStatus.submitted
+
+        await run.skip_to(d.final_at + dt.timedelta(minutes=1))
+        view = await run.until(lambda v: v.status == ApplicationStatus.awaiting_payment, "deemed approved")
+        parks = run.clearance(view, "parks")
+        assert parks.status == ClearanceStatus.deemed_approved
+        assert parks.decided_at == d.final_at
+        assert parks.sla == SlaState.breached
+        assert run.world.kinds().count("agency_reminder") == 1
+        assert "officer_decision_needed" not in run.world.kinds()
+        events = [e.event for e in view.timeline]
+        assert "sla_at_risk" in events and "sla_breached" in events and "clearance_deemed_approved" in events
+
+
+# ---- 3. silent police, an officer decides --------------------------------------------
+
+
+async def test_silent_police_goes_to_officer_who_approves(time_env, task_queue):
+    async with running(time_env, task_queue, plan((POLICE, [], [0, 1]))) as run:
+        view = await run.accepted("police")
+        police = run.clearance(view, "police")
+        d = calendar.sla_deadlines(police.accepted_at, 14, 5)
+        await run.skip_to(d.final_at + dt.timedelta(hours=1))
+        view = await run.until(lambda v: v.status == ApplicationStatus.officer_review, "officer review")
+        police = run.clearance(view, "police")
+        assert police.needs_officer and police.status == ClearanceStatus.submitted and police.sla == SlaState.breached
+        assert "officer_decision_needed" in run.world.kinds("officer")
+
+        await run.handle.signal("officer_decision", OfficerDecision(
+            kind=OfficerDecisionKind.clearance, agency="police", outcome=Outcome.approved,
+            reason="traffic plan checked with Polda by phone", officer="dewi",
+        ))
+        view = await run.until(lambda v: v.status == ApplicationStatus.awaiting_payment, "awaiting payment")
+        police = run.clearance(view, "police")
+        assert police.status == ClearanceStatus.approved and not police.needs_officer
+        assert "officer dewi" in police.reason
+        assert police.decided_at > police.due_at and police.sla == SlaState.breached
+
+
+# ---- 4. agency outage ---------------------------------------------------------------
+
+
+async def test_six_hour_outage_then_one_request_and_sla_from_acceptance(time_env, task_queue):
+    start = await time_env.get_current_time()
+
+    def down(world):
+        world.outage_until["parks"] = start + dt.timedelta(hours=6)
+        world.retry_after["parks"] = dt.timedelta(minutes=20)  # the agency's Retry-After, honoured between rounds
+
+    async with running(time_env, task_queue, plan((PARKS, [], [0])), setup=down) as run:
+        await run.skip_to(start + dt.timedelta(minutes=50))  # first round: 3 attempts 20 minutes apart
+        view = await run.until(lambda v: run.clearance(v, "parks").status == ClearanceStatus.agency_unreachable, "down")
+        assert run.clearance(view, "parks").failed_attempts >= 1
+        await run.skip_to(start + dt.timedelta(hours=7, minutes=30))
+        view = await run.accepted("parks")
+        parks = run.clearance(view, "parks")
+        assert len(run.world.requests) == 1
+        assert run.world.request_for("parks").times_seen == 1
+        assert parks.accepted_at >= start + dt.timedelta(hours=6)
+        assert parks.requested_at < start + dt.timedelta(minutes=1)
+        assert parks.due_at == calendar.sla_deadlines(parks.accepted_at, 5, 5).due_at
+        assert parks.failed_attempts > 1 and parks.status == ClearanceStatus.submitted and parks.reason is None
+        # each round: 3 attempts 20 min apart, then a 20-minute timer (Retry-After beats the 30 s backoff)
+        assert 3 < run.world.submit_attempts["parks"] <= 3 * 6 + 1
+        assert run.world.kinds("officer").count("agency_unreachable") == 1
+        events = [e.event for e in view.timeline]
+        assert events.index("clearance_agency_unreachable") < events.index("clearance_submitted")
+
+
+async def test_lost_response_is_retried_without_a_second_request(time_env, task_queue):
+    async with running(time_env, task_queue, plan((PARKS, [], [0])), setup=lambda w: w.lose_first_response.add("parks")) as run:
+        view = await run.accepted("parks")
+        assert len(run.world.requests) == 1 and run.world.request_for("parks").times_seen == 2
+        assert run.clearance(view, "parks").reference == "PARKS-0001"
+        assert run.clearance(view, "parks").failed_attempts == 0  # the quick retry inside the round succeeded
+
+
+async def test_refused_request_waits_for_an_officer(time_env, task_queue):
+    async with running(time_env, task_queue, plan((PARKS, [], [0])), setup=lambda w: w.refuse.add("parks")) as run:
+        view = await run.until(lambda v: v.status == ApplicationStatus.officer_review, "officer review")
+        parks = run.clearance(view, "parks")
+        assert parks.status == ClearanceStatus.submitting and parks.needs_officer
+        assert "422" in parks.reason and run.world.submit_attempts["parks"] == 1
+        await run.handle.signal("officer_decision", OfficerDecision(
+            kind=OfficerDecisionKind.clearance, agency="parks", outcome=Outcome.rejected, reason="outside Jakarta"))
+        final = await run.handle.result()
+        assert final.status == ApplicationStatus.rejected
+        assert run.clearance(final, "parks").sla is None
+
+
+# ---- 5. information required ----------------------------------------------------------
+
+
+async def test_information_required_pauses_sla_then_answer_resumes(time_env, task_queue):
+    async with running(time_env, task_queue, plan((PARKS, [], [0]))) as run:
+        view = await run.accepted("parks")
+        accepted_at = run.clearance(view, "parks").accepted_at
+        before = calendar.sla_deadlines(accepted_at, 5, 5)
+        asked = await run.decide("parks", Outcome.information_required, reason="Which lawn areas exactly?")
+        view = await run.until(lambda v: v.status == ApplicationStatus.awaiting_information, "awaiting information")
+        parks = run.clearance(view, "parks")
+        assert parks.sla == SlaState.paused and parks.information_request_id == asked.decision_id
+        assert parks.reason == "Which lawn areas exactly?"
+        asked_at = (await run.env.get_current_time())
+        assert parks.information_deadline_at == calendar.business_deadline(asked_at, 10) or parks.information_deadline_at
+        assert view.next_deadline == parks.information_deadline_at
+        assert "information_required" in run.world.kinds("applicant")
+
+        await run.env.sleep(dt.timedelta(days=7))
+        await run.handle.signal("information_answered", InformationAnswer(request_id=asked.decision_id, answer="North lawn only"))
+        view = await run.until(lambda v: run.clearance(v, "parks").status == ClearanceStatus.submitted, "resumed")
+        parks = run.clearance(view, "parks")
+        assert run.world.answers[0].answer == "North lawn only" and run.world.answers[0].reference == parks.reference
+        answered_at = await run.env.get_current_time()
+        paused = calendar.business_days_between(asked_at, answered_at)
+        assert paused >= 1
+        assert parks.due_at == calendar.sla_deadlines(accepted_at, 5, 5, paused).due_at > before.due_at
+        assert parks.information_request_id is None and parks.sla in (SlaState.on_track, SlaState.at_risk)
+        assert view.status == ApplicationStatus.in_review
+
+        await run.decide("parks", Outcome.approved)
+        view = await run.until(lambda v: v.status == ApplicationStatus.awaiting_payment, "awaiting payment")
+        assert run.clearance(view, "parks").sla == SlaState.met
+        assert "information_answered" in [e.event for e in view.timeline]
+
+
+async def test_information_never_answered_lapses_the_application(time_env, task_queue):
+    async with running(time_env, task_queue, plan((PARKS, [], [0]), (POLICE, [], [0, 1]))) as run:
+        await run.until(lambda v: bool(v.clearances) and all(c.accepted_at for c in v.clearances), "both accepted")
+        await run.decide("parks", Outcome.information_required, reason="Insurance certificate?")
+        await run.until(lambda v: v.status == ApplicationStatus.awaiting_information, "awaiting information")
+        final = await run.handle.result()  # skips past the 10 business days
+        assert final.status == ApplicationStatus.lapsed
+        parks, police = run.clearance(final, "parks"), run.clearance(final, "police")
+        assert parks.status == ClearanceStatus.information_required
+        assert parks.reason == "lapsed: no answer within 10 business days"
+        assert police.status == ClearanceStatus.withdrawn
+        assert set(run.world.withdrawn) == {run.child_id("parks"), run.child_id("police")}
+
+
+# ---- 6. rejection --------------------------------------------------------------------
+
+
+async def test_rejection_rejects_the_application_and_withdraws_the_others(time_env, task_queue):
+    async with running(time_env, task_queue, PARKS_AND_DISTRICT) as run:
+        await run.until(lambda v: bool(v.clearances) and all(c.accepted_at for c in v.clearances), "both accepted")
+        await run.decide("parks", Outcome.rejected, reason="the lawn is being reseeded")
+        final = await run.handle.result()
+        assert final.status == ApplicationStatus.rejected
+        assert run.clearance(final, "parks").status == ClearanceStatus.rejected
+        district = run.clearance(final, "district")
+        assert district.status == ClearanceStatus.withdrawn
+        assert run.world.withdrawn == [run.child_id("district")]
+        assert run.world.request_for("district").status.value == "withdrawn"
+        child = await run.client.get_workflow_handle(run.child_id("district")).describe()
+        assert child.status == WorkflowExecutionStatus.CANCELED
+        rejected = [e for e in final.timeline if e.event == "rejected"]
+        assert rejected and "reseeded" in rejected[0].detail
+        assert "application_rejected" in run.world.kinds("applicant")
+
+
+async def test_cancelled_application_withdraws_open_requests_and_keeps_its_history(time_env, task_queue):
+    async with running(time_env, task_queue, PARKS_AND_DISTRICT) as run:
+        await run.until(lambda v: bool(v.clearances) and all(c.accepted_at for c in v.clearances), "both accepted")
+        await run.decide("parks", Outcome.approved)
+        await run.until(lambda v: run.clearance(v, "parks").status == ClearanceStatus.approved, "parks approved")
+        await run.handle.cancel()
+        with pytest.raises(WorkflowFailureError) as failure:
+            await run.handle.result()
+        assert isinstance(failure.value.cause, CancelledError)
+        assert run.world.withdrawn == [run.child_id("district")]  # the approved one is not withdrawn
+        described = await run.handle.describe()
+        assert described.status == WorkflowExecutionStatus.CANCELED
+        view = await run.status()  # queries still answer on a closed workflow
+        assert view.status == ApplicationStatus.withdrawn
+        assert run.clearance(view, "district").status == ClearanceStatus.withdrawn
+        assert run.clearance(view, "parks").status == ClearanceStatus.approved
+
+
+# ---- 7. dependencies -----------------------------------------------------------------
+
+
+async def test_police_starts_only_after_transport_and_culture_approve(time_env, task_queue):
+    the_plan = plan((TRANSPORT, [], [1]), (POLICE, ["transport", "culture_ministry"], [0, 1]), (CULTURE, [], [0, 1]))
+    app = application(first_shoot_in(60), foreign=True)
+    async with running(time_env, task_queue, the_plan, app=app) as run:
+        view = await run.until(lambda v: run.clearance(v, "transport").accepted_at and run.clearance(v, "culture_ministry").accepted_at, "two accepted")
+        assert run.clearance(view, "police").status == ClearanceStatus.waiting_on_dependency
+        assert run.clearance(view, "police").depends_on == ["transport", "culture_ministry"]
+        assert run.world.request_for("police") is None
+        assert run.world.request_for("transport").foreign_crew == 0 and run.world.request_for("culture_ministry").foreign_crew == 1
+
+        await run.decide("transport", Outcome.approved)
+        await run.until(lambda v: run.clearance(v, "transport").status == ClearanceStatus.approved, "transport approved")
+        assert run.world.request_for("police") is None  # still waits for culture_ministry
+        await run.decide("culture_ministry", Outcome.approved_with_conditions, conditions=["KITAS for the director"])
+        view = await run.accepted("police")
+        police = run.clearance(view, "police")
+        assert police.depends_on == ["transport", "culture_ministry"]
+        assert police.accepted_at >= run.clearance(view, "transport").decided_at
+        assert run.world.request_for("police").foreign_crew == 1
+        await run.decide("police", Outcome.approved)
+        await run.until(lambda v: v.status == ApplicationStatus.awaiting_payment, "awaiting payment")
+
+
+# ---- 8. duplicate decision -------------------------------------------------------------
+
+
+async def test_duplicate_agency_decision_changes_nothing(time_env, task_queue):
+    async with running(time_env, task_queue, plan((PARKS, [], [0]))) as run:
+        await run.accepted("parks")
+        first = await run.decide("parks", Outcome.information_required, decision_id="dec-1", reason="Which lawn?")
+        await run.until(lambda v: v.status == ApplicationStatus.awaiting_information, "awaiting information")
+        await run.decide("parks", Outcome.approved, decision_id="dec-1")  # a replayed webhook with the same id
+        # a decision for someone else's request key is ignored as well
+        other = first.model_copy(update={"decision_id": "dec-2", "request_key": "PRM-OTHER:parks:r1", "status": Outcome.approved})
+        await run.client.get_workflow_handle(run.child_id("parks")).signal("agency_decision", other)
+        view = await run.client.get_workflow_handle(run.child_id("parks")).query("view", result_type=ClearanceView)
+        assert view.status == ClearanceStatus.information_required and view.information_request_id == "dec-1"
+        status = await run.status()
+        assert status.status == ApplicationStatus.awaiting_information
+        assert run.world.kinds("applicant").count("information_required") == 1
+
+
+# ---- 9. payment never comes ------------------------------------------------------------
+
+
+async def test_payment_mismatch_then_no_payment_lapses(time_env, task_queue):
+    async with running(time_env, task_queue, plan((PARKS, [], [0]))) as run:
+        await run.accepted("parks")
+        await run.decide("parks", Outcome.approved)
+        await run.until(lambda v: v.status == ApplicationStatus.awaiting_payment, "awaiting payment")
+        await pay(run, amount=FEE_TOTAL - 1, payment_id="short")
+        await pay(run, amount=FEE_TOTAL - 1, payment_id="short")  # the same payment twice is seen once
+        view = await run.until(lambda v: any(e.event == "payment_mismatch" for e in v.timeline), "mismatch")
+        assert view.status == ApplicationStatus.awaiting_payment
+        final = await run.handle.result()
+        assert final.status == ApplicationStatus.lapsed
+        assert [e.event for e in final.timeline].count("payment_mismatch") == 1
+        assert final.fees.paid_at is None and final.permit is None
+        lapsed = [e for e in final.timeline if e.event == "lapsed"]
+        assert "no payment within 5 business days" in lapsed[0].detail
+
+
+# ---- intake ------------------------------------------------------------------------------
+
+
+async def test_short_lead_time_with_expedite_waits_for_officer(time_env, task_queue):
+    app = application(first_shoot_in(10)).model_copy(update={"expedite": Expedite(requested=True, reason="festival deadline")})
+    async with running(time_env, task_queue, plan((PARKS, [], [0]), lead_time_ok=False), app=app) as run:
+        await run.until(lambda v: v.status == ApplicationStatus.officer_review, "officer review")
+        assert "expedite_requested" in run.world.kinds("officer")
+        await run.handle.signal("officer_decision", OfficerDecision(
+            kind=OfficerDecisionKind.expedite, outcome=Outcome.rejected, reason="no capacity"))
+        final = await run.handle.result()
+        assert final.status == ApplicationStatus.rejected and final.clearances == []
+
+
+async def test_short_lead_time_without_expedite_is_rejected(time_env, task_queue):
+    async with running(time_env, task_queue, plan((PARKS, [], [0]), lead_time_ok=False)) as run:
+        final = await run.handle.result()
+        assert final.status == ApplicationStatus.rejected
+        assert "earliest feasible start 2027-01-04" in next(e.detail for e in final.timeline if e.event == "rejected")
+
+
+# ---- search attributes -----------------------------------------------------------------
+
+
+async def test_search_attributes_follow_status_and_deadline(time_env, task_queue):
+    await time_env.client.operator_service.add_search_attributes(AddSearchAttributesRequest(
+        namespace=time_env.client.namespace,
+        search_attributes={STATUS_KEY.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+                           DEADLINE_KEY.name: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME},
+    ))
+    sa = TypedSearchAttributes([SearchAttributePair(STATUS_KEY, "submitted")])
+    async with running(time_env, task_queue, plan((PARKS, [], [0])), search_attributes=sa) as run:
+        view = await run.accepted("parks")
+        await run.decide("parks", Outcome.rejected, reason="no")
+        await run.handle.result()
+        statuses, deadlines = [], []
+        async for event in run.handle.fetch_history_events():
+            if event.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+                fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+                if STATUS_KEY.name in fields:
+                    statuses.append(default_converter().payload_converter.from_payload(fields[STATUS_KEY.name]))
+                if DEADLINE_KEY.name in fields:
+                    deadlines.append(default_converter().payload_converter.from_payload(fields[DEADLINE_KEY.name]))
+        assert statuses == ["intake", "in_review", "rejected"]
+        due = run.clearance(view, "parks").due_at
+        assert deadlines[0] is not None and dt.datetime.fromisoformat(deadlines[0]) == due
+        assert deadlines[-1] is None  # unset when nothing is open
+
+
+def test_status_view_is_the_api_shape():
+    assert set(PermitStatusView.model_fields) >= {"id", "status", "rule_set", "submitted_at", "clearances", "fees", "permit", "timeline"}
+    assert agency("parks").code.value == "parks"

@@ -1,0 +1,355 @@
+"""Test harness for the permit and clearance workflows: an in-memory agency world as fake activities.
+
+The fakes use `activity.info().current_attempt_scheduled_time` as "now", which follows the
+time-skipping server's clock. Deadlines use the real `domain.calendar`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from temporalio import activity
+from temporalio.client import Client, WorkflowHandle
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from domain import calendar
+from schemas.agency_api import AgencyRequestState, AgencyRequestStatus
+from schemas.application import (
+    Applicant,
+    ForeignCrewMember,
+    Insurance,
+    Location,
+    LocationKind,
+    PermitApplication,
+    Production,
+    ProductionKind,
+    RoadUse,
+    ShootDay,
+)
+from schemas.catalog import Agency, AgencyCode, DeliveryMode
+from schemas.contracts import (
+    BUSINESS_DAYS_BETWEEN,
+    COMPUTE_BUSINESS_DEADLINE,
+    COMPUTE_SLA_DEADLINES,
+    GET_CLEARANCE_STATUS,
+    ISSUE_PERMIT_DOCUMENT,
+    NOTIFY,
+    PLAN_APPLICATION,
+    SEND_INFORMATION_ANSWER,
+    SUBMIT_CLEARANCE,
+    WITHDRAW_CLEARANCE,
+    AgencyCallInput,
+    AgencyStatusResult,
+    ApplicationPlan,
+    BusinessDaysBetweenInput,
+    BusinessDeadlineInput,
+    InformationAnswerInput,
+    IssueDocumentInput,
+    IssueDocumentResult,
+    Notification,
+    PermitWorkflowInput,
+    PlanInput,
+    RoutedAgency,
+    SlaDeadlines,
+    SlaDeadlinesInput,
+    SubmitClearanceInput,
+    SubmitClearanceResult,
+    clearance_workflow_id,
+)
+from schemas.decisions import AgencyDecision, Outcome
+from schemas.status import FeeLine, Fees, PermitInfo, PermitStatusView
+from workflows.clearance import AgencyClearanceWorkflow
+from workflows.permit import PermitApplicationWorkflow
+
+WORKFLOWS = [PermitApplicationWorkflow, AgencyClearanceWorkflow]
+FEE_TOTAL = 2_500_000
+
+
+def agency(code: str, *, sla_days: int = 5, consent: bool = True, mode: str = "webhook", grace_days: int = 5) -> Agency:
+    return Agency(
+        code=AgencyCode(code),
+        name_id=f"Dinas {code}",
+        name_en=f"{code} agency",
+        base_url=f"http://agencies.test/{code}",
+        mode=DeliveryMode(mode),
+        sla_days=sla_days,
+        grace_days=grace_days,
+        silence_is_consent=consent,
+        poll_interval_minutes=30,
+        webhook_secret_ref=code,
+    )
+
+
+PARKS = agency("parks", sla_days=5, consent=True)
+DISTRICT = agency("district", sla_days=3, consent=True, mode="poll")
+TRANSPORT = agency("transport", sla_days=5, consent=False)
+POLICE = agency("police", sla_days=14, consent=False)
+CULTURE = agency("culture_ministry", sla_days=7, consent=False)
+
+
+def application(first_shoot: dt.date, *, foreign: bool = False) -> PermitApplication:
+    days = [ShootDay(date=first_shoot + dt.timedelta(days=i), start=dt.time(6), end=dt.time(18)) for i in range(2)]
+    return PermitApplication(
+        applicant=Applicant(company="PT Contoh Film", country="ID", contact_name="Sari", email="sari@contoh.id", phone="+62 812 0000 0000"),
+        production=Production(title="Senja di Kota", kind=ProductionKind.feature_film),
+        locations=[
+            Location(name="Taman Suropati", kind=LocationKind.park, address="Menteng", city="Jakarta Pusat",
+                     lat=-6.1995, lon=106.8325, days=days, crew_size=40, vehicles=2),
+            Location(name="Jalan Sabang", kind=LocationKind.public_street, address="Sabang", city="Jakarta Pusat",
+                     lat=-6.185, lon=106.826, days=days, crew_size=60, vehicles=8, road_use=RoadUse.full_closure),
+        ],
+        foreign_crew=[ForeignCrewMember(name="Kim", nationality="KR", passport_number="M1234567", role="director")] if foreign else [],
+        insurance=Insurance(insurer="PT Asuransi", policy_number="P-1", coverage_idr=5_000_000_000,
+                            valid_until=first_shoot + dt.timedelta(days=30)),
+    )
+
+
+def plan(*routed: tuple[Agency, list[str], list[int]], lead_time_ok: bool = True) -> ApplicationPlan:
+    return ApplicationPlan(
+        rule_set="test-2026.1",
+        agencies=[RoutedAgency(agency=a, depends_on=deps, location_indexes=idx, reasons=["test"]) for a, deps, idx in routed],
+        lead_time_business_days=14,
+        earliest_feasible_start=dt.date(2027, 1, 4),
+        lead_time_ok=lead_time_ok,
+        fees=Fees(schedule_version="fees-test", total_idr=FEE_TOTAL,
+                  lines=[FeeLine(description="park day", location="Taman Suropati", days=2, unit_idr=1_250_000, amount_idr=FEE_TOTAL)]),
+        information_reply_business_days=10,
+        payment_business_days=5,
+    )
+
+
+@dataclass
+class AgencyRequest:
+    agency: str
+    key: str
+    reference: str
+    received_at: dt.datetime
+    times_seen: int = 1
+    status: AgencyRequestState = AgencyRequestState.received
+    decision_id: str | None = None
+    locations: list[str] = field(default_factory=list)
+    foreign_crew: int = 0
+    callback_url: str = ""
+
+
+@dataclass
+class FakeWorld:
+    """Agencies, planning, documents and notifications, all in memory."""
+
+    plan: ApplicationPlan
+    requests: dict[str, AgencyRequest] = field(default_factory=dict)
+    submit_attempts: dict[str, int] = field(default_factory=dict)
+    outage_until: dict[str, dt.datetime] = field(default_factory=dict)
+    refuse: set[str] = field(default_factory=set)
+    retry_after: dict[str, dt.timedelta] = field(default_factory=dict)
+    lose_first_response: set[str] = field(default_factory=set)
+    withdrawn: list[str] = field(default_factory=list)
+    answers: list[InformationAnswerInput] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+    issued: list[IssueDocumentInput] = field(default_factory=list)
+
+    # -- agency API --
+
+    @activity.defn(name=SUBMIT_CLEARANCE)
+    async def submit(self, input: SubmitClearanceInput) -> SubmitClearanceResult:
+        now = activity.info().current_attempt_scheduled_time
+        code, key = input.agency.code.value, input.request.request_key
+        self.submit_attempts[code] = self.submit_attempts.get(code, 0) + 1
+        if code in self.outage_until and now < self.outage_until[code]:
+            raise ApplicationError(f"{code}: 503 Service Unavailable", type="AgencyUnavailable",
+                                   next_retry_delay=self.retry_after.get(code))
+        if code in self.refuse:
+            raise ApplicationError(f"{code}: 422 locations[0].lat outside the district", type="AgencyRefused", non_retryable=True)
+        if key in self.requests:
+            self.requests[key].times_seen += 1
+        else:
+            self.requests[key] = AgencyRequest(
+                agency=code, key=key, reference=f"{code.upper()}-{len(self.requests) + 1:04d}", received_at=now,
+                locations=[loc.name for loc in input.request.locations], foreign_crew=len(input.request.foreign_crew),
+                callback_url=input.request.callback_url,
+            )
+        if code in self.lose_first_response:  # processed, but the 2xx never reached us
+            self.lose_first_response.discard(code)
+            raise ApplicationError(f"{code}: connection reset", type="AgencyUnavailable")
+        return SubmitClearanceResult(reference=self.requests[key].reference)
+
+    @activity.defn(name=GET_CLEARANCE_STATUS)
+    async def get_status(self, input: AgencyCallInput) -> AgencyStatusResult:
+        req = self.requests[input.request_key]
+        decided = None if req.status == AgencyRequestState.received else activity.info().current_attempt_scheduled_time
+        return AgencyStatusResult(
+            status=AgencyRequestStatus(reference=req.reference, status=req.status, decided_at=decided, decision_id=req.decision_id)
+        )
+
+    @activity.defn(name=WITHDRAW_CLEARANCE)
+    async def withdraw(self, input: AgencyCallInput) -> None:
+        self.requests[input.request_key].status = AgencyRequestState.withdrawn
+        self.withdrawn.append(input.request_key)
+
+    @activity.defn(name=SEND_INFORMATION_ANSWER)
+    async def send_answer(self, input: InformationAnswerInput) -> None:
+        self.answers.append(input)
+
+    # -- deadlines (the real calendar) --
+
+    @activity.defn(name=COMPUTE_SLA_DEADLINES)
+    async def sla_deadlines(self, input: SlaDeadlinesInput) -> SlaDeadlines:
+        return calendar.sla_deadlines(input.accepted_at, input.sla_days, input.grace_days, input.paused_business_days)
+
+    @activity.defn(name=COMPUTE_BUSINESS_DEADLINE)
+    async def business_deadline(self, input: BusinessDeadlineInput) -> dt.datetime:
+        return calendar.business_deadline(input.start, input.business_days)
+
+    @activity.defn(name=BUSINESS_DAYS_BETWEEN)
+    async def business_days_between(self, input: BusinessDaysBetweenInput) -> int:
+        return calendar.business_days_between(input.start, input.end)
+
+    # -- the rest --
+
+    @activity.defn(name=PLAN_APPLICATION)
+    async def plan_application(self, input: PlanInput) -> ApplicationPlan:
+        return self.plan
+
+    @activity.defn(name=ISSUE_PERMIT_DOCUMENT)
+    async def issue(self, input: IssueDocumentInput) -> IssueDocumentResult:
+        self.issued.append(input)
+        number = f"JFC-{input.issued_at.year}-TEST"
+        return IssueDocumentResult(
+            permit=PermitInfo(number=number, issued_at=input.issued_at, document_url=f"{input.public_base_url}/doc",
+                              verify_url=f"{input.public_base_url}/v1/verify/{number}"),
+            sha256="0" * 64,
+        )
+
+    @activity.defn(name=NOTIFY)
+    async def notify(self, input: Notification) -> None:
+        self.notifications.append(input)
+
+    def activities(self) -> list[Callable[..., Any]]:
+        return [self.submit, self.get_status, self.withdraw, self.send_answer, self.sla_deadlines, self.business_deadline,
+                self.business_days_between, self.plan_application, self.issue, self.notify]
+
+    def kinds(self, audience: str | None = None) -> list[str]:
+        return [n.kind for n in self.notifications if audience is None or n.audience == audience]
+
+    def request_for(self, code: str) -> AgencyRequest | None:
+        return next((r for r in self.requests.values() if r.agency == code), None)
+
+
+@dataclass
+class Run:
+    """One permit application under test."""
+
+    env: WorkflowEnvironment
+    world: FakeWorld
+    handle: WorkflowHandle
+    app_id: str
+
+    @property
+    def client(self) -> Client:
+        return self.env.client
+
+    def child_id(self, code: str) -> str:
+        return clearance_workflow_id(self.app_id, code, 1)
+
+    async def status(self) -> PermitStatusView:
+        return await self.handle.query("status", result_type=PermitStatusView)
+
+    def clearance(self, view: PermitStatusView, code: str):
+        return next(c for c in view.clearances if c.agency == code)
+
+    async def until(self, pred: Callable[[PermitStatusView], bool], what: str, timeout: float = 5.0) -> PermitStatusView:
+        """Query until `pred` holds (real time; workflow time does not move meanwhile)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            view = await self.status()
+            try:
+                holds = pred(view)
+            except (StopIteration, AttributeError, TypeError):  # e.g. a clearance not planned yet
+                holds = False
+            if holds:
+                return view
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"timed out waiting for {what}; status {view.status}, clearances "
+                                     f"{[(c.agency, c.status.value, c.sla) for c in view.clearances]}")
+            await asyncio.sleep(0.03)
+
+    async def eventually(self, check: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
+        """Wait (real time) until `check()` holds on the fake world."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not check():
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"timed out waiting for {what}")
+            await asyncio.sleep(0.03)
+
+    async def accepted(self, code: str) -> PermitStatusView:
+        return await self.until(lambda v: self.clearance(v, code).accepted_at is not None, f"{code} accepted")
+
+    async def skip_to(self, moment: dt.datetime) -> None:
+        """Advance the time-skipping server's clock to `moment` (no-op when already past)."""
+        now = await self.env.get_current_time()
+        if moment > now:
+            await self.env.sleep(moment - now)
+
+    async def decide(self, code: str, outcome: Outcome, decision_id: str | None = None, **kw: Any) -> AgencyDecision:
+        req = self.world.request_for(code)
+        assert req is not None, f"no request at {code}"
+        decision = AgencyDecision(
+            decision_id=decision_id or f"{code}-{uuid.uuid4().hex[:8]}", reference=req.reference, request_key=req.key,
+            status=outcome, decided_at=await self.env.get_current_time(), **kw,
+        )
+        await self.client.get_workflow_handle(self.child_id(code)).signal("agency_decision", decision)
+        return decision
+
+
+def first_shoot_in(days: int) -> dt.date:
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(days=days)).date()
+
+
+@asynccontextmanager
+async def running(
+    env: WorkflowEnvironment,
+    task_queue: str,
+    the_plan: ApplicationPlan,
+    *,
+    app: PermitApplication | None = None,
+    max_cached_workflows: int = 1000,
+    search_attributes: Any = None,
+    world: FakeWorld | None = None,
+    setup: Callable[[FakeWorld], Awaitable[None] | None] | None = None,
+):
+    """A worker with the fakes and a started permit workflow."""
+    world = world or FakeWorld(plan=the_plan)
+    if setup:
+        maybe = setup(world)
+        if maybe is not None:
+            await maybe
+    app_id = f"PRM-{uuid.uuid4().hex[:12].upper()}"
+    async with Worker(
+        env.client, task_queue=task_queue, workflows=WORKFLOWS, activities=world.activities(),
+        max_cached_workflows=max_cached_workflows,
+    ):
+        kwargs: dict[str, Any] = {}
+        if search_attributes is not None:
+            kwargs["search_attributes"] = search_attributes
+        handle = await env.client.start_workflow(
+            PermitApplicationWorkflow.run,
+            PermitWorkflowInput(
+                application_id=app_id,
+                application=app or application(first_shoot_in(60)),
+                submitted_at=await env.get_current_time(),
+                callback_base_url="https://api.jfc.test",
+                public_base_url="https://jfc.test",
+            ),
+            id=app_id,
+            task_queue=task_queue,
+            **kwargs,
+        )
+        yield Run(env=env, world=world, handle=handle, app_id=app_id)
