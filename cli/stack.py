@@ -145,6 +145,7 @@ def run_stack(settings: Settings, console: Console) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)  # also when started from a shell that ignores SIGINT
     try:
         for service in services(settings):
             stack.start(service)

@@ -12,13 +12,15 @@ import structlog
 # Keys whose values are personal data and never reach a log line.
 PERSONAL_KEYS = frozenset({"email", "phone", "passport_number", "contact_name", "foreign_crew", "applicant"})
 _EMAIL = re.compile(r"[^@\s\"'<>]+@[^@\s\"'<>]+\.[A-Za-z]{2,}")
-_PHONE = re.compile(r"\+?\d[\d ()\-]{7,}\d")
+_PHONE = re.compile(r"(?:\+|\b0)\d[\d ()\-]{7,}\d")  # +62 812 … or 0812-…; never dates or times
 REDACTED = "[redacted]"
 
 
 def mask_personal_data(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
     """Drop personal fields and mask emails and phone numbers in any string value."""
     for key in list(event):
+        if key == "timestamp":
+            continue
         if key in PERSONAL_KEYS:
             event[key] = REDACTED
         elif isinstance(event[key], str):
