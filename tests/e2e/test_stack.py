@@ -1,0 +1,81 @@
+"""`jfc up` as a user runs it: everything starts, Ctrl-C stops every process, a restart resumes."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cli.demo import demo_applications
+from tests.e2e.conftest import first_feasible_day
+from tests.servers import free_port
+
+STARTUP_SECONDS = 90
+
+
+def start_stack(env: dict[str, str], out: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "up"], env=env, stdout=open(out, "w"), stderr=subprocess.STDOUT
+    )
+
+
+def wait_until_up(proc: subprocess.Popen, out: Path, api: str) -> list[int]:
+    give_up = time.monotonic() + STARTUP_SECONDS
+    while "JFC is up" not in out.read_text():
+        assert proc.poll() is None, f"jfc up exited early:\n{out.read_text()}"
+        assert time.monotonic() < give_up, f"jfc up not ready:\n{out.read_text()}"
+        time.sleep(0.2)
+    assert httpx.get(f"{api}/healthz").status_code == 200
+    return [int(pid) for pid in re.findall(r"\(pid (\d+)\)", out.read_text())]
+
+
+def stop_with_ctrl_c(proc: subprocess.Popen, pids: list[int]) -> None:
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 0
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_up_starts_everything_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> None:
+    ports = {name: free_port() for name in ("temporal", "ui", "api", "sim")}
+    api = f"http://127.0.0.1:{ports['api']}"
+    env = {
+        **os.environ,
+        "JFC_STATE_DIR": str(tmp_path / "state"),
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{ports['temporal']}",
+        "JFC_TEMPORAL_UI_PORT": str(ports["ui"]),
+        "JFC_API_PORT": str(ports["api"]),
+        "JFC_SIMULATOR_PORT": str(ports["sim"]),
+        "JFC_PUBLIC_BASE_URL": api,
+        "JFC_SIMULATOR_URL": f"http://127.0.0.1:{ports['sim']}",
+    }
+    out = tmp_path / "up.log"
+    proc = start_stack(env, out)
+    try:
+        pids = wait_until_up(proc, out, api)
+        assert len(pids) == 4  # temporal, agencies, worker, api
+        body = demo_applications(first_feasible_day())[0]
+        submitted = httpx.post(f"{api}/v1/permits", json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
+        assert submitted.status_code == 202, submitted.text
+        application_id = submitted.json()["id"]
+        stop_with_ctrl_c(proc, pids)
+
+        proc = start_stack(env, out)
+        pids = wait_until_up(proc, out, api)
+        give_up = time.monotonic() + 60
+        while (status := httpx.get(f"{api}/v1/permits/{application_id}").json())["status"] != "awaiting_payment":
+            assert time.monotonic() < give_up, status
+            time.sleep(0.3)
+        stop_with_ctrl_c(proc, pids)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
