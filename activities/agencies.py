@@ -15,7 +15,8 @@ from pydantic import BaseModel, ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.errors import AGENCY_PROTOCOL_ERROR, AGENCY_REFUSED, AGENCY_UNAVAILABLE, redact
+from activities.errors import AGENCY_PROTOCOL_ERROR, AGENCY_REFUSED, AGENCY_UNAVAILABLE
+from domain.privacy import redact
 from schemas.agency_api import AgencyReceipt, AgencyRequestStatus, ClearanceRequest, InformationReply
 from schemas.catalog import Agency
 from schemas.contracts import (

@@ -7,7 +7,7 @@ from typing import Any
 import structlog
 from temporalio import activity
 
-from activities.errors import redact
+from domain.privacy import redact
 from schemas.contracts import NOTIFY, Notification
 
 

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from typing import Any
 
 import structlog
 
+from domain.privacy import REDACTED, redact
+
 # Keys whose values are personal data and never reach a log line.
 PERSONAL_KEYS = frozenset({"email", "phone", "passport_number", "contact_name", "foreign_crew", "applicant"})
-_EMAIL = re.compile(r"[^@\s\"'<>]+@[^@\s\"'<>]+\.[A-Za-z]{2,}")
-_PHONE = re.compile(r"(?:\+|\b0)\d[\d ()\-]{7,}\d")  # +62 812 … or 0812-…; never dates or times
-REDACTED = "[redacted]"
 
 
 def mask_personal_data(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -24,7 +22,7 @@ def mask_personal_data(_logger: Any, _name: str, event: dict[str, Any]) -> dict[
         if key in PERSONAL_KEYS:
             event[key] = REDACTED
         elif isinstance(event[key], str):
-            event[key] = _PHONE.sub(REDACTED, _EMAIL.sub(REDACTED, event[key]))
+            event[key] = redact(event[key])
     return event
 
 

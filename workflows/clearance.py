@@ -12,7 +12,6 @@ import datetime as dt
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
@@ -44,30 +43,20 @@ with workflow.unsafe.imports_passed_through():
     from schemas.decisions import AgencyDecision, InformationAnswer, OfficerDecision, OfficerDecisionKind, Outcome
     from schemas.status import ClearanceStatus, ClearanceView, SlaState
     from workflows import rules
+    from workflows.policies import (
+        AGENCY_CALL_TIMEOUT,
+        NOTIFY_RETRY,
+        OUTAGE_FIRST_BACKOFF,
+        OUTAGE_MAX_BACKOFF,
+        PERSISTENT_RETRY,
+        PERSISTENT_SCHEDULE_TO_CLOSE,
+        POLL_RETRY,
+        PURE_RETRY,
+        PURE_TIMEOUT,
+        REFUSALS,
+        SUBMIT_RETRY,
+    )
 
-# Error types raised by the agency activities (activities/errors.py); strings, so we import no activity code.
-AGENCY_REFUSED = "AgencyRefused"
-AGENCY_PROTOCOL_ERROR = "AgencyProtocolError"
-INVALID_INPUT = "InvalidActivityInput"
-REFUSALS = [AGENCY_REFUSED, AGENCY_PROTOCOL_ERROR, INVALID_INPUT]
-
-AGENCY_CALL_TIMEOUT = timedelta(seconds=30)
-# A few quick attempts per round; between rounds the workflow sleeps on a timer (visible outage).
-SUBMIT_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10), maximum_attempts=3,
-    non_retryable_error_types=REFUSALS,
-)
-OUTAGE_FIRST_BACKOFF = timedelta(seconds=30)
-OUTAGE_MAX_BACKOFF = timedelta(minutes=10)
-POLL_RETRY = RetryPolicy(maximum_attempts=1)  # a failed poll simply waits for the next one
-# Answers and withdrawals must get through: retry through outages, give up only on a refusal or after days.
-PERSISTENT_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=OUTAGE_MAX_BACKOFF, non_retryable_error_types=REFUSALS
-)
-PERSISTENT_SCHEDULE_TO_CLOSE = timedelta(days=3)
-PURE_TIMEOUT = timedelta(seconds=30)
-PURE_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1), non_retryable_error_types=[INVALID_INPUT])
-NOTIFY_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1), maximum_attempts=5)
 
 
 class ClearanceState(BaseModel):

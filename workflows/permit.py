@@ -12,7 +12,7 @@ import datetime as dt
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ActivityError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         TimelineEvent,
     )
     from workflows import rules
+    from workflows.policies import DOCUMENT_TIMEOUT, NOTIFY_RETRY, PURE_RETRY, PURE_TIMEOUT
 
 CLEARANCE_WORKFLOW = "AgencyClearanceWorkflow"
 REVISION = 1  # amendments (new revisions) come later
@@ -55,10 +56,6 @@ REVISION = 1  # amendments (new revisions) come later
 STATUS_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTR_STATUS)
 DEADLINE_KEY = SearchAttributeKey.for_datetime(SEARCH_ATTR_NEXT_DEADLINE)
 
-PURE_TIMEOUT = timedelta(seconds=30)
-PURE_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1), non_retryable_error_types=["InvalidActivityInput"])
-DOCUMENT_TIMEOUT = timedelta(minutes=2)
-NOTIFY_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1), maximum_attempts=5)
 
 
 class PermitState(BaseModel):
