@@ -12,50 +12,19 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request, Response
 
 from config.settings import PACKAGED_DATA
 from domain.signatures import SIGNATURE_HEADER, SignatureError, verify
 from simulator.app import create_app
 from simulator.server import catalog_modes
+from tests.servers import serve
 
 MODES = catalog_modes(PACKAGED_DATA / "agencies.toml")
 
 
 def secret_for(ref: str) -> bytes:
     return f"test-secret-{ref}".encode()
-
-
-class _QuietServer(uvicorn.Server):
-    """uvicorn without its signal handlers: pytest keeps Ctrl-C."""
-
-    @contextlib.contextmanager
-    def capture_signals(self):  # type: ignore[override]
-        yield
-
-
-@contextlib.asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[str]:
-    """Run `app` with uvicorn on a free 127.0.0.1 port; yields its base URL."""
-    server = _QuietServer(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
-    )
-    task = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + 5
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("uvicorn stopped before starting")
-        if time.monotonic() > deadline:
-            raise TimeoutError("uvicorn did not start within 5 s")
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=5)
 
 
 async def wait_for(check: Callable[[], Awaitable[Any] | Any], timeout: float = 5.0, interval: float = 0.02) -> Any:
