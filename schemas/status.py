@@ -66,6 +66,14 @@ class SlaState(StrEnum):
     paused = "paused"
 
 
+class OutageEpisode(BaseModel):
+    """One stretch of time an agency could not be reached for this clearance."""
+
+    started_at: dt.datetime
+    recovered_at: dt.datetime | None = None
+    failed_attempts: int = 0
+
+
 class ClearanceView(BaseModel):
     agency: str
     revision: int = 1
@@ -86,6 +94,9 @@ class ClearanceView(BaseModel):
         default=None, description="When the open information request lapses if the applicant has not answered"
     )
     needs_officer: bool = False
+    reminded_at: dt.datetime | None = None
+    breached_at: dt.datetime | None = None
+    outages: list[OutageEpisode] = Field(default_factory=list)
 
 
 class FeeLine(BaseModel):
@@ -118,6 +129,22 @@ class TimelineEvent(BaseModel):
     detail: str = ""
 
 
+class ShootDayView(BaseModel):
+    date: dt.date
+    start: dt.time
+    end: dt.time
+
+
+class LocationView(BaseModel):
+    """A location as anyone may see it (on the status page, the verify page and in search)."""
+
+    name: str
+    kind: str
+    address: str
+    city: str
+    days: list[ShootDayView]
+
+
 class PermitStatusView(BaseModel):
     """The answer of `GET /v1/permits/{id}` and of the workflow's status query."""
 
@@ -127,6 +154,7 @@ class PermitStatusView(BaseModel):
     submitted_at: dt.datetime
     production_title: str
     applicant_company: str
+    locations: list[LocationView] = Field(default_factory=list)
     clearances: list[ClearanceView] = Field(default_factory=list)
     fees: Fees | None = None
     permit: PermitInfo | None = None

@@ -6,7 +6,7 @@ import os
 import shutil
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -59,6 +59,30 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
     finally:
         await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """One embedded PostgreSQL per test process (each test gets its own database)."""
+    from store.server import embedded_server
+
+    server = embedded_server(tmp_path_factory.mktemp("pg") / "data")
+    yield server
+    server.cleanup()  # stops it; atexit would not run after our hard exit below
+
+
+@pytest.fixture
+async def database_url(pg_server) -> str:
+    """A fresh, empty database on the embedded server (no migrations applied)."""
+    import asyncpg
+
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(pg_server.get_uri())
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return pg_server.get_uri(name)
 
 
 @pytest.fixture

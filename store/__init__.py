@@ -1,0 +1,1 @@
+"""The PostgreSQL read model: server, migrations, projections, audit log and reports (asyncpg)."""
