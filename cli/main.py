@@ -62,5 +62,37 @@ def demo(
     raise typer.Exit(asyncio.run(run_demo(Settings(), console, timeout)))
 
 
+sla = typer.Typer(help="SLA reports from the read model.", no_args_is_help=True)
+audit = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+app.add_typer(sla, name="sla")
+app.add_typer(audit, name="audit")
+
+
+@sla.command("report")
+def sla_report(
+    start: str = typer.Option(None, "--from", help="First day (YYYY-MM-DD, Jakarta) of requests to count."),
+    end: str = typer.Option(None, "--to", help="Last day (YYYY-MM-DD, Jakarta) of requests to count."),
+) -> None:
+    """Per agency: requests, decided, met, breached, open, at risk, turnaround, deemed approvals, outages."""
+    import datetime as dt
+
+    from cli.reports import sla_report_command
+
+    try:
+        first = dt.date.fromisoformat(start) if start else None
+        last = dt.date.fromisoformat(end) if end else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"dates are YYYY-MM-DD: {exc}") from None
+    raise typer.Exit(sla_report_command(_settings(), first, last))
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Walk the audit chain and name the first broken row, if any."""
+    from cli.audit import verify_command
+
+    raise typer.Exit(verify_command(_settings()))
+
+
 if __name__ == "__main__":
     app()

@@ -64,11 +64,18 @@ class Stack:
         self.console = console
         self.logs = settings.state_dir / "logs"
         self.started: list[Service] = []
+        self.env: dict[str, str] = {}
+        self.database = None  # the embedded PostgreSQL, when this stack started one
 
     def start(self, service: Service, timeout: float = 90.0) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
         log_file = open(self.logs / f"{service.name}.log", "ab")
-        env = {**os.environ, "JFC_STATE_DIR": str(self.settings.state_dir.resolve()), "JFC_LOG_FORMAT": "json"}
+        env = {
+            **os.environ,
+            **self.env,
+            "JFC_STATE_DIR": str(self.settings.state_dir.resolve()),
+            "JFC_LOG_FORMAT": "json",
+        }
         service.process = subprocess.Popen(
             service.argv, stdout=log_file, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
@@ -81,6 +88,18 @@ class Stack:
                 raise StackError(f"{service.name} not ready after {timeout:.0f} s; see {log_file.name}")
             time.sleep(0.2)
         self.console.print(f"[green]✓[/] {service.name} started (pid {service.process.pid})")
+
+    def start_database(self) -> None:
+        """DATABASE_URL when set; otherwise the embedded PostgreSQL in the state folder, shared with every service."""
+        if self.settings.database_url:
+            self.env["DATABASE_URL"] = self.settings.database_url
+            self.console.print("[green]✓[/] postgres at DATABASE_URL")
+            return
+        from store.server import EMBEDDED_DIR, embedded_server
+
+        self.database = embedded_server(self.settings.state_dir / EMBEDDED_DIR)
+        self.env["DATABASE_URL"] = self.database.get_uri()
+        self.console.print(f"[green]✓[/] postgres started (pid {self.database.get_pid()}, embedded)")
 
     def _is_ready(self, service: Service) -> bool:
         kind, _, target = service.ready.partition(":")
@@ -118,6 +137,10 @@ class Stack:
                 proc.kill()
                 proc.wait()
             self.console.print(f"[dim]stopped {service.name}[/]")
+        if self.database is not None:
+            self.database.cleanup()  # stops the embedded server; its data stays in the state folder
+            self.database = None
+            self.console.print("[dim]stopped postgres[/]")
 
 
 def ensure_ports_free(settings: Settings) -> None:
@@ -147,6 +170,7 @@ def run_stack(settings: Settings, console: Console) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)  # also when started from a shell that ignores SIGINT
     try:
+        stack.start_database()
         for service in services(settings):
             stack.start(service)
         console.print(
