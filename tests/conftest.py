@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -62,13 +63,21 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """One embedded PostgreSQL per test process (each test gets its own database)."""
+def pg_server() -> Iterator[object]:
+    """One embedded PostgreSQL per test process (each test gets its own database).
+
+    Its data lives outside pytest's temporary root, which pytest makes private (0700) at the start of
+    every session: the server runs as its own system user and must reach its folder whatever else runs.
+    """
     from store.server import embedded_server
 
-    server = embedded_server(tmp_path_factory.mktemp("pg") / "data")
-    yield server
-    server.cleanup()  # stops it; atexit would not run after our hard exit below
+    root = Path(tempfile.mkdtemp(prefix="jfc-test-pg-"))
+    server = embedded_server(root / "data")
+    try:
+        yield server
+    finally:
+        server.cleanup()  # stops it; atexit would not run after our hard exit below
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
