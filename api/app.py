@@ -6,12 +6,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 from temporalio.client import Client
 
-from api import health, permits, problems, verify, webhooks
+from api import health, listing, permits, problems, reports, verify, webhooks
 from api.context import ApiContext
 from config.secrets import webhook_secret
 from config.settings import Settings
@@ -31,11 +32,13 @@ def create_app(
     rules: RuleSet,
     secrets: Callable[[str], bytes] | None = None,
     clock: Callable[[], datetime] | None = None,
+    pool: asyncpg.Pool | None = None,
 ) -> FastAPI:
     """The API bound to one Temporal client and one rule set.
 
     `secrets(ref)` returns a webhook secret (default: env or the state folder's dev secrets);
-    `clock()` returns the aware current time (default: UTC now).
+    `clock()` returns the aware current time (default: UTC now); `pool` is the read model's
+    (without one, reports and the permit list answer 503).
     """
     app = FastAPI(
         title="Jakarta Film Commission API",
@@ -49,8 +52,9 @@ def create_app(
         secrets=secrets or (lambda ref: webhook_secret(ref, settings.state_dir)),
         clock=clock or (lambda: datetime.now(UTC)),
     )
+    app.state.read_model = pool
     problems.install(app)
-    for module in (permits, webhooks, verify, health):
+    for module in (permits, listing, reports, webhooks, verify, health):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

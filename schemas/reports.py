@@ -1,0 +1,69 @@
+"""What the read model reports: SLA figures per agency, breaches, and pages of the permit list."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field
+
+from schemas.status import ApplicationStatus
+
+
+class AgencySla(BaseModel):
+    """One agency's SLA figures over the clearances requested in a window (Jakarta dates)."""
+
+    agency: str = Field(examples=["parks"])
+    requests: int = Field(description="Clearances requested (or accepted) in the window")
+    decided: int = Field(description="Of those, decided (whatever the outcome)")
+    met: int = Field(description="Decided by their due time")
+    breached: int = Field(description="Past their due time before a decision (decided since or not)")
+    open: int = Field(description="Not decided yet")
+    open_at_risk: int = Field(description="Not decided yet and past the reminder (the day before due)")
+    median_turnaround_business_days: float | None = Field(
+        description="Median business days from acceptance to decision; null when nothing was decided"
+    )
+    p90_turnaround_business_days: float | None = Field(
+        description="90th percentile (continuous) of the same; null when nothing was decided"
+    )
+    deemed_approvals: int = Field(description="Approved by silence past the final deadline")
+    outage_minutes: float = Field(
+        description="Minutes the agency could not be reached within the window (overlapping episodes counted once)"
+    )
+
+
+class BreachRow(BaseModel):
+    """A clearance that went past its due time, still open or decided late."""
+
+    application_id: str
+    production_title: str
+    agency: str
+    revision: int
+    status: str = Field(description="The clearance's status")
+    due_at: dt.datetime | None
+    breached_at: dt.datetime
+    decided_at: dt.datetime | None
+    open: bool = Field(description="Not decided yet")
+    hours_overdue: float = Field(description="Hours from due time to the decision, or to now while open")
+    business_days_overdue: int = Field(
+        description="Jakarta business days from the due date to the decision date (or today while open)"
+    )
+
+
+class PermitSummary(BaseModel):
+    """One line of the permit list."""
+
+    id: str
+    status: ApplicationStatus
+    production_title: str
+    applicant_company: str
+    submitted_at: dt.datetime
+    permit_number: str | None
+    next_deadline: dt.datetime | None
+    agencies: list[str]
+
+
+class PermitPage(BaseModel):
+    """A page of the permit list, newest first; pass `next_cursor` back for the next page."""
+
+    items: list[PermitSummary]
+    next_cursor: str | None = Field(description="Opaque; null on the last page")
