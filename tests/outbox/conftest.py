@@ -1,0 +1,42 @@
+"""Fixtures for the outbox: a migrated database, a signature-checking webhook receiver, a relay."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+from outbox_samples import Receiver, secret_for
+
+from activities.outbox_relay import OutboxRelay
+from store.pool import open_pool
+from tests.servers import serve
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    db = await open_pool(database_url, max_size=4)
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    fake = Receiver()
+    async with serve(fake.app()) as url:
+        fake.url = url
+        yield fake
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+@pytest.fixture
+def relay(pool: asyncpg.Pool, http: httpx.AsyncClient) -> OutboxRelay:
+    return OutboxRelay(pool, http, secret_for, timeout=httpx.Timeout(5.0, connect=2.0))
