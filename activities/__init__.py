@@ -7,22 +7,31 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import asyncpg
     import httpx
 
     from schemas.catalog import RuleSet
 
 
-def all_activities(http: httpx.AsyncClient, rules: RuleSet, documents_dir: Path) -> list[Callable[..., Any]]:
-    """Every activity method, bound to its clients, for `Worker(activities=...)`."""
+def all_activities(
+    http: httpx.AsyncClient, rules: RuleSet, documents_dir: Path, pool: asyncpg.Pool | None = None
+) -> list[Callable[..., Any]]:
+    """Every activity method, bound to its clients, for `Worker(activities=...)`.
+
+    Without a `pool` the read-model activity is still registered, and fails (retryably) until a
+    worker with a pool takes its task: projections wait, they are never lost.
+    """
     # Imported here so workflows can import `activities.errors` without pulling in httpx, fpdf2 or segno.
     from activities.agencies import AgencyActivities
     from activities.deadlines import DeadlineActivities
     from activities.documents import DocumentActivities
     from activities.notifications import NotificationActivities
     from activities.planning import PlanningActivities
+    from activities.records import RecordActivities
 
     agencies, deadlines, planning = AgencyActivities(http), DeadlineActivities(), PlanningActivities(rules)
-    documents, notifications = DocumentActivities(documents_dir), NotificationActivities()
+    documents, notifications = DocumentActivities(documents_dir), NotificationActivities(pool)
+    records = RecordActivities(pool)
     return [
         agencies.submit_clearance_request,
         agencies.get_clearance_status,
@@ -34,4 +43,5 @@ def all_activities(http: httpx.AsyncClient, rules: RuleSet, documents_dir: Path)
         planning.plan_application,
         documents.issue_permit_document,
         notifications.notify,
+        records.record_application,
     ]

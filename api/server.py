@@ -10,6 +10,8 @@ import uvicorn
 from api.app import create_app
 from config.settings import Settings
 from domain.catalog import default_rule_set
+from store.pool import open_pool, where
+from store.server import database_url
 from workers.temporal import connect
 
 SHUTDOWN_GRACE_SECONDS = 10
@@ -22,8 +24,11 @@ async def serve(settings: Settings) -> None:
     rules = default_rule_set(settings)
     log.info("rule set loaded", rule_set=rules.version)
     client = await connect(settings)
+    url = await asyncio.to_thread(database_url, settings)  # may start the embedded server
+    pool = await open_pool(url)
+    log.info("read model connected", database=where(url))
     config = uvicorn.Config(
-        create_app(settings, client, rules),
+        create_app(settings, client, rules, pool=pool),
         host=settings.api_host,
         port=settings.api_port,
         log_config=None,
@@ -31,7 +36,10 @@ async def serve(settings: Settings) -> None:
         proxy_headers=True,
     )
     log.info("starting API", url=f"http://{settings.api_host}:{settings.api_port}", public=settings.public_base_url)
-    await uvicorn.Server(config).serve()
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        await pool.close()
 
 
 def run(settings: Settings) -> None:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from schemas.agency_api import AgencyRequestStatus, ClearanceRequest
 from schemas.application import PermitApplication
 from schemas.catalog import Agency
-from schemas.status import ClearanceView, Fees, PermitInfo
+from schemas.status import ClearanceView, Fees, PermitInfo, PermitStatusView
 
 TASK_QUEUE = "jfc-permits"
 
@@ -31,6 +31,7 @@ COMPUTE_BUSINESS_DEADLINE = "compute_business_deadline"
 BUSINESS_DAYS_BETWEEN = "business_days_between"
 ISSUE_PERMIT_DOCUMENT = "issue_permit_document"
 NOTIFY = "notify"
+RECORD_APPLICATION = "record_application"
 
 
 def clearance_workflow_id(application_id: str, agency: str, revision: int) -> str:
@@ -158,10 +159,31 @@ class IssueDocumentResult(BaseModel):
 
 
 class Notification(BaseModel):
-    """A structured event for the applicant, an agency or the officer queue (delivery comes later)."""
+    """A structured event for the applicant, an agency or the officer queue.
+
+    Applicant notifications with a `webhook_url` go through the outbox to that URL, signed.
+    """
 
     application_id: str
     kind: str = Field(description="e.g. agency_reminder, sla_breached, permit_issued, information_required")
     audience: str = Field(description="applicant | officer | agency:<code>")
     agency: str | None = None
     detail: str = ""
+    key: str | None = Field(
+        default=None,
+        description="Idempotency key of this notification; None derives one from the activity (workflow, run, activity id)",
+    )
+    organisation_id: str | None = Field(default=None, description="The applicant organisation; picks the signing secret")
+    webhook_url: str | None = Field(default=None, description="The applicant's webhook, from the application")
+
+
+class ProjectionInput(BaseModel):
+    """One projection of an application into the read model: its status view as of event `seq`.
+
+    `(workflow_id, seq)` is the idempotency key: the store writes a given seq once and never
+    lets an older seq overwrite a newer one.
+    """
+
+    workflow_id: str
+    seq: int = Field(ge=1, description="The workflow's event sequence; grows with every state change")
+    view: PermitStatusView

@@ -41,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
         SubmitClearanceResult,
     )
     from schemas.decisions import AgencyDecision, InformationAnswer, OfficerDecision, OfficerDecisionKind, Outcome
-    from schemas.status import ClearanceStatus, ClearanceView, SlaState
+    from schemas.status import ClearanceStatus, ClearanceView, OutageEpisode, SlaState
     from workflows import rules
     from workflows.policies import (
         AGENCY_CALL_TIMEOUT,
@@ -203,14 +203,17 @@ class AgencyClearanceWorkflow:
         await self._publish()
 
     async def _outage(self, cause: BaseException | None, backoff: timedelta) -> timedelta:
-        """Record a failed submission round; return how long to wait before the next one."""
+        """Record a failed submission round in the current outage episode; return how long to wait for the next."""
         s, v = self.s, self.s.view
         v.failed_attempts += 1
+        if s.outage_since is None:  # the first failed round of a new episode
+            s.outage_since = workflow.now()
+            v.outages.append(OutageEpisode(started_at=s.outage_since))
+        v.outages[-1].failed_attempts += 1
         delay = backoff
         if isinstance(cause, ApplicationError) and cause.next_retry_delay and cause.next_retry_delay > delay:
             delay = cause.next_retry_delay
         if v.status != ClearanceStatus.agency_unreachable:
-            s.outage_since = workflow.now()
             v.status = ClearanceStatus.agency_unreachable
             v.reason = f"agency unreachable since {s.outage_since.isoformat(timespec='seconds')}; retrying"
             workflow.logger.warning("Agency %s unreachable; retrying on a timer", v.agency)
@@ -225,6 +228,7 @@ class AgencyClearanceWorkflow:
         if s.outage_since is not None:
             workflow.logger.info("Agency %s reachable again after %s", v.agency, now - s.outage_since)
             s.outage_since = None
+            v.outages[-1].recovered_at = now
         v.reference = reference
         v.accepted_at = now
         v.status = ClearanceStatus.submitted
@@ -268,6 +272,8 @@ class AgencyClearanceWorkflow:
         # What is already past was announced; what moved into the future is announced again when it comes.
         s.reminded = d.reminder_at is None or now >= d.reminder_at
         s.breach_escalated = now > d.due_at
+        if not s.breach_escalated:
+            v.breached_at = None  # the paused days moved due_at past now: no longer a breach
 
     # ---- waiting for a decision ---------------------------------------------------
 
@@ -325,12 +331,14 @@ class AgencyClearanceWorkflow:
         changed = False
         if not s.reminded and d.reminder_at is not None and now >= d.reminder_at:
             s.reminded = True
+            v.reminded_at = now
             v.sla = rules.sla_by_time(d, now)
             changed = True
             await self._notify("agency_reminder", f"agency:{v.agency}", f"due {d.due_at.isoformat()}")
         if not s.breach_escalated and now > d.due_at:
             s.breach_escalated = True
             v.sla = SlaState.breached
+            v.breached_at = now
             changed = True
             await self._notify("sla_breached", "officer", f"{v.agency} was due {d.due_at.isoformat()}")
         if not s.silence_handled and now >= d.final_at:
@@ -430,6 +438,7 @@ class AgencyClearanceWorkflow:
         v.information_request_id = None
         v.information_deadline_at = None
         v.sla = rules.sla_at_decision(decided_at, v.due_at)
+        v.breached_at = rules.breached_at(v, workflow.now())
         workflow.logger.info("Clearance %s decided: %s", v.agency, status.value)
 
     # ---- information requests -----------------------------------------------------

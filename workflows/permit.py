@@ -1,6 +1,9 @@
 """A filming permit application (design §3): intake, one clearance per agency, payment, issue, completion.
 
 The workflow id is the application id. Its `status` query is the answer of `GET /v1/permits/{id}`.
+Every state change bumps `seq`; a background projector sends the latest status view with its seq
+to the read model (`record_application`), retrying through database outages without holding up
+the application, which waits for it only before it completes.
 Search attributes `ApplicationStatus` and `NextDeadline` are kept current when the starter set
 `ApplicationStatus` at start (servers without them registered just skip the upserts).
 """
@@ -23,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         ISSUE_PERMIT_DOCUMENT,
         NOTIFY,
         PLAN_APPLICATION,
+        RECORD_APPLICATION,
         SEARCH_ATTR_NEXT_DEADLINE,
         SEARCH_ATTR_STATUS,
         ApplicationPlan,
@@ -34,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         Notification,
         PermitWorkflowInput,
         PlanInput,
+        ProjectionInput,
         RoutedAgency,
         clearance_workflow_id,
     )
@@ -43,15 +48,26 @@ with workflow.unsafe.imports_passed_through():
         ClearanceStatus,
         ClearanceView,
         Fees,
+        LocationView,
         PermitInfo,
         PermitStatusView,
+        ShootDayView,
         TimelineEvent,
     )
     from workflows import rules
-    from workflows.policies import DOCUMENT_TIMEOUT, NOTIFY_RETRY, PURE_RETRY, PURE_TIMEOUT
+    from workflows.policies import (
+        DOCUMENT_TIMEOUT,
+        NOTIFY_RETRY,
+        PROJECTION_RETRY,
+        PROJECTION_TIMEOUT,
+        PURE_RETRY,
+        PURE_TIMEOUT,
+    )
 
 CLEARANCE_WORKFLOW = "AgencyClearanceWorkflow"
 REVISION = 1  # amendments (new revisions) come later
+# Runs started before the read model existed replay without projections (their histories have no marker).
+PROJECTION_PATCH = "read-model-projection"
 
 STATUS_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTR_STATUS)
 DEADLINE_KEY = SearchAttributeKey.for_datetime(SEARCH_ATTR_NEXT_DEADLINE)
@@ -79,6 +95,9 @@ class PermitState(BaseModel):
     search_attributes: bool = False
     sa_status: str | None = None
     sa_deadline: dt.datetime | None = None
+    seq: int = Field(default=0, description="Event sequence: bumped by every change of the status view")
+    projected_seq: int = Field(default=0, description="The last seq the read model has taken")
+    projecting: bool = False
 
 
 @workflow.defn(name="PermitApplicationWorkflow")
@@ -92,7 +111,7 @@ class PermitApplicationWorkflow:
             search_attributes=any(p.key.name == SEARCH_ATTR_STATUS for p in workflow.info().typed_search_attributes),
         )
         self._children: dict[str, workflow.ChildWorkflowHandle] = {}
-        self._tasks: list[asyncio.Task[None]] = []  # keeps the clearance runners referenced
+        self._tasks: list[asyncio.Task[None]] = []  # keeps the clearance runners and the projector referenced
 
     # ---- messages -----------------------------------------------------------------
 
@@ -172,6 +191,13 @@ class PermitApplicationWorkflow:
             submitted_at=s.input.submitted_at,
             production_title=app.production.title,
             applicant_company=app.applicant.company,
+            locations=[
+                LocationView(
+                    name=loc.name, kind=loc.kind.value, address=loc.address, city=loc.city,
+                    days=[ShootDayView(date=d.date, start=d.start, end=d.end) for d in loc.days],
+                )
+                for loc in app.locations
+            ],
             clearances=s.clearances,
             fees=s.fees,
             permit=s.permit,
@@ -185,6 +211,9 @@ class PermitApplicationWorkflow:
     @workflow.run
     async def run(self, input: PermitWorkflowInput) -> PermitStatusView:
         s = self.s
+        if workflow.patched(PROJECTION_PATCH):
+            s.projecting = True
+            self._tasks.append(asyncio.create_task(self._project()))
         self._event("submitted", "")
         try:
             if await self._intake():
@@ -195,10 +224,45 @@ class PermitApplicationWorkflow:
         except BaseException as err:
             if is_cancelled_exception(err) and workflow.cancellation_reason() is not None:
                 await self._close(ApplicationStatus.withdrawn, "the application was cancelled")
+                await workflow.wait_condition(self._projected)
             raise
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._projected())
         workflow.logger.info("Application %s ended %s", s.input.application_id, s.status.value)
         return self.status()
+
+    # ---- read model ---------------------------------------------------------------
+
+    async def _project(self) -> None:
+        """Send the latest status view to the read model whenever seq moved; states in between coalesce.
+
+        Runs beside the application and is never awaited by it: a database outage only delays
+        the read model (the activity retries without limit), never the application.
+        """
+        s = self.s
+        while True:
+            await workflow.wait_condition(lambda: s.seq > s.projected_seq)
+            seq = s.seq
+            try:
+                await workflow.execute_activity(
+                    RECORD_APPLICATION,
+                    ProjectionInput(workflow_id=workflow.info().workflow_id, seq=seq, view=self.status()),
+                    result_type=bool,
+                    start_to_close_timeout=PROJECTION_TIMEOUT,
+                    retry_policy=PROJECTION_RETRY,
+                    summary=f"seq {seq}",
+                )
+            except ActivityError as err:
+                if is_cancelled_exception(err):
+                    raise
+                # Only a non-retryable failure gets here (the policy retries everything else): try again later.
+                workflow.logger.error("Projection of seq %s failed: %s; trying again", seq, err.cause or err)
+                await workflow.sleep(PROJECTION_RETRY.maximum_interval or timedelta(minutes=1), summary="projection")
+                continue
+            s.projected_seq = max(s.projected_seq, seq)
+
+    def _projected(self) -> bool:
+        """Whether the read model holds the latest state (always, for runs from before projections)."""
+        return not self.s.projecting or self.s.projected_seq >= self.s.seq
 
     async def _intake(self) -> bool:
         """Plan the application; a too-short lead time needs an officer's expedite, or it is rejected."""
@@ -248,6 +312,7 @@ class PermitApplicationWorkflow:
         """Run the clearances: independent ones at once, dependent ones once their dependencies approve."""
         s = self.s
         assert s.plan is not None
+        self._touch()
         s.clearances = [
             ClearanceView(
                 agency=r.agency.code.value,
@@ -359,18 +424,18 @@ class PermitApplicationWorkflow:
         if view.agency not in self.s.started:
             self.s.started.append(view.agency)  # decided without asking the agency
             self.s.closed.append(view.agency)
-        self._put_view(
-            view.model_copy(
-                update={
-                    "status": ClearanceStatus(decision.outcome.value),
-                    "decided_at": now,
-                    "conditions": list(decision.conditions),
-                    "reason": f"{decision.reason} (officer {decision.officer})",
-                    "needs_officer": False,
-                    "sla": rules.sla_at_decision(now, view.due_at),
-                }
-            )
+        decided = view.model_copy(
+            update={
+                "status": ClearanceStatus(decision.outcome.value),
+                "decided_at": now,
+                "conditions": list(decision.conditions),
+                "reason": f"{decision.reason} (officer {decision.officer})",
+                "needs_officer": False,
+                "sla": rules.sla_at_decision(now, view.due_at),
+            }
         )
+        decided.breached_at = rules.breached_at(decided, now)
+        self._put_view(decided)
 
     async def _close(self, status: ApplicationStatus, reason: str) -> None:
         """End the application: cancel open clearances (they withdraw at their agencies) and wait for them."""
@@ -408,10 +473,12 @@ class PermitApplicationWorkflow:
                 await workflow.wait_condition(lambda: bool(s.pending_payments), timeout=remaining, timeout_summary="payment")
             except asyncio.TimeoutError:
                 s.payment_deadline = None
+                self._touch()
                 await self._close(ApplicationStatus.lapsed, f"no payment within {s.plan.payment_business_days} business days")
                 return False
             self._take_payments()
         s.payment_deadline = None
+        self._touch()
         return True
 
     def _take_payments(self) -> None:
@@ -475,6 +542,7 @@ class PermitApplicationWorkflow:
                     self._event(event, detail)
                 s.clearances[i] = new
                 s.changed = True
+                self._touch()
                 return
 
     def _set_status(self, status: ApplicationStatus, detail: str) -> None:
@@ -486,6 +554,11 @@ class PermitApplicationWorkflow:
 
     def _event(self, event: str, detail: str) -> None:
         self.s.timeline.append(TimelineEvent(at=workflow.now(), event=event, detail=detail))
+        self._touch()
+
+    def _touch(self) -> None:
+        """The status view changed: a new event sequence number for the projector."""
+        self.s.seq += 1
 
     def _next_deadline(self) -> dt.datetime | None:
         s = self.s

@@ -30,3 +30,8 @@ PURE_TIMEOUT = timedelta(seconds=30)
 PURE_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1), non_retryable_error_types=[INVALID_INPUT])
 NOTIFY_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1), maximum_attempts=5)
 DOCUMENT_TIMEOUT = timedelta(minutes=2)
+# Read-model projections: retried until PostgreSQL takes them (an outage only delays the read model).
+PROJECTION_TIMEOUT = timedelta(seconds=30)
+PROJECTION_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1), maximum_attempts=0
+)

@@ -54,6 +54,13 @@ def sla_at_decision(decided_at: dt.datetime, due_at: dt.datetime | None) -> SlaS
     return SlaState.met if decided_at <= due_at else SlaState.breached
 
 
+def breached_at(view: ClearanceView, now: dt.datetime) -> dt.datetime | None:
+    """When the breach of `view` was recorded: kept if already recorded, else `now` once its SLA reads breached."""
+    if view.breached_at is not None or view.sla != SlaState.breached:
+        return view.breached_at
+    return now
+
+
 def is_lapsed(view: ClearanceView) -> bool:
     """A clearance that ended while still waiting on the applicant (its workflow closed in that state)."""
     return view.status == ClearanceStatus.information_required and (view.reason or "").startswith("lapsed")

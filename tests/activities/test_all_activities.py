@@ -19,6 +19,6 @@ async def test_every_contract_activity_is_registered(tmp_path: Path):
         contracts.PLAN_APPLICATION, contracts.SUBMIT_CLEARANCE, contracts.GET_CLEARANCE_STATUS,
         contracts.WITHDRAW_CLEARANCE, contracts.SEND_INFORMATION_ANSWER, contracts.COMPUTE_SLA_DEADLINES,
         contracts.COMPUTE_BUSINESS_DEADLINE, contracts.BUSINESS_DAYS_BETWEEN, contracts.ISSUE_PERMIT_DOCUMENT,
-        contracts.NOTIFY,
+        contracts.NOTIFY, contracts.RECORD_APPLICATION,
     }  # fmt: skip
     assert sorted(names) == sorted(expected)

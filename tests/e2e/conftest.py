@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -20,6 +21,7 @@ from domain.catalog import load_rule_set
 from schemas.catalog import RuleSet
 from simulator.app import create_app as create_simulator
 from simulator.server import catalog_modes
+from store.pool import open_pool
 from tests.servers import free_port, serve
 from workers.worker import build_worker
 
@@ -31,6 +33,7 @@ class Stack:
     api: str
     sim: str
     http: httpx.AsyncClient
+    pool: asyncpg.Pool
 
     async def submit(self, body: dict[str, Any], key: str) -> httpx.Response:
         return await self.http.post(f"{self.api}/v1/permits", json=body, headers={"Idempotency-Key": key})
@@ -64,7 +67,7 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(dev_env, task_queue: str, tmp_path: Path) -> AsyncIterator[Stack]:
+async def stack(dev_env, task_queue: str, tmp_path: Path, database_url: str) -> AsyncIterator[Stack]:
     api_port, sim_port = free_port(), free_port()
     settings = Settings(
         state_dir=tmp_path,
@@ -83,14 +86,16 @@ async def stack(dev_env, task_queue: str, tmp_path: Path) -> AsyncIterator[Stack
         api_url=settings.public_base_url,
         modes=catalog_modes(settings.agencies_file),
     )
-    api = create_api(settings, dev_env.client, rules, secrets=secrets)
     async with AsyncExitStack() as stack_ctx:
+        pool = await open_pool(database_url)
+        stack_ctx.push_async_callback(pool.close)
+        api = create_api(settings, dev_env.client, rules, secrets=secrets, pool=pool)
         http = await stack_ctx.enter_async_context(httpx.AsyncClient(timeout=10.0))
         agency_http = await stack_ctx.enter_async_context(httpx.AsyncClient(timeout=5.0))
         sim_url = await stack_ctx.enter_async_context(serve(simulator, sim_port))
         api_url = await stack_ctx.enter_async_context(serve(api, api_port))
-        await stack_ctx.enter_async_context(build_worker(dev_env.client, settings, rules, agency_http))
-        yield Stack(settings, rules, api_url, sim_url, http)
+        await stack_ctx.enter_async_context(build_worker(dev_env.client, settings, rules, agency_http, pool))
+        yield Stack(settings, rules, api_url, sim_url, http, pool)
 
 
 def first_feasible_day(weeks: int = 8) -> dt.date:

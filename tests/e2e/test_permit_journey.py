@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import uuid
 
@@ -74,6 +75,23 @@ async def test_applications_travel_from_submission_to_a_verified_permit(stack: S
     assert verify.status_code == 200
     assert verify.json()["state"] == "valid"
 
+    # The read model catches up: a search by permit number finds it issued; the SLA report counts it.
+    async def listed_as_issued() -> bool:
+        page = (await stack.http.get(f"{stack.api}/v1/permits", params={"q": number})).json()
+        return [(i["id"], i["status"]) for i in page["items"]] == [(closure_id, "issued")]
+
+    async def report() -> dict:
+        return {row["agency"]: row for row in (await stack.http.get(f"{stack.api}/v1/sla/agencies")).json()}
+
+    for _ in range(100):
+        if await listed_as_issued() and (await report())["police"]["met"] == 2:
+            break
+        await asyncio.sleep(0.1)
+    assert await listed_as_issued()
+    figures = await report()
+    assert figures["police"]["requests"] == 2 and figures["police"]["met"] == 2  # the closure and the foreign crew
+    assert figures["fire"]["requests"] == 1 and figures["transit"]["requests"] == 0
+
 
 async def test_lost_responses_never_create_a_second_request(stack: Stack) -> None:
     """The agency processes each request but the answer is lost; retries reuse the key."""
@@ -92,7 +110,7 @@ async def test_lost_responses_never_create_a_second_request(stack: Stack) -> Non
     for _ in range(100):
         if await every_request_retried():
             break
-        await __import__("asyncio").sleep(0.2)
+        await asyncio.sleep(0.2)
     assert await every_request_retried(), await stack.requests_at("parks")
 
     await stack.behave("parks", lost_response_rate=0.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import os
 from pathlib import Path
@@ -11,16 +12,9 @@ import pytest
 from temporalio.api.enums.v1 import EventType, IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
-from temporalio.exceptions import CancelledError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.converter import default as default_converter
-
-from domain import calendar
-from schemas.application import Expedite
-from schemas.decisions import InformationAnswer, OfficerDecision, OfficerDecisionKind, Outcome, Payment
-from schemas.status import ApplicationStatus, ClearanceStatus, ClearanceView, PermitStatusView, SlaState
-from workflows import rules
-from workflows.permit import DEADLINE_KEY, STATUS_KEY
+from temporalio.exceptions import CancelledError
 from wf_harness import (
     CULTURE,
     DISTRICT,
@@ -35,6 +29,28 @@ from wf_harness import (
     plan,
     running,
 )
+
+from domain import calendar
+from schemas.application import Expedite
+from schemas.decisions import (
+    InformationAnswer,
+    OfficerDecision,
+    OfficerDecisionKind,
+    Outcome,
+    Payment,
+)
+from schemas.status import (
+    ApplicationStatus,
+    ClearanceStatus,
+    ClearanceView,
+    LocationView,
+    OutageEpisode,
+    PermitStatusView,
+    ShootDayView,
+    SlaState,
+)
+from workflows import rules
+from workflows.permit import DEADLINE_KEY, STATUS_KEY
 
 HISTORIES = Path(__file__).parent / "histories"
 PARKS_AND_DISTRICT = plan((PARKS, [], [0]), (DISTRICT, [], [1]))
@@ -96,6 +112,15 @@ async def test_happy_path_parks_and_district_to_issued_and_completed(time_env, t
 
         final = await run.handle.result()  # skips to the day after the last shoot day
         assert final.status == ApplicationStatus.completed
+        app = run.world.issued[0].application
+        assert final.locations == [
+            LocationView(name=loc.name, kind=loc.kind.value, address=loc.address, city=loc.city,
+                         days=[ShootDayView(date=d.date, start=d.start, end=d.end) for d in loc.days])
+            for loc in app.locations
+        ]
+        assert final.locations[0].name == "Taman Suropati" and final.locations[0].kind == "park"
+        # the read model's last snapshot is the workflow's own final answer
+        assert run.world.projected(run.app_id) == final == await run.status()
         if os.environ.get("JFC_WRITE_HISTORIES") == "1":  # regenerate the replay test's histories
             await save_history(run.handle, "permit.json")
             await save_history(run.client.get_workflow_handle(run.child_id("district")), "clearance.json")
@@ -148,6 +173,9 @@ async def test_silent_parks_reminded_breached_then_deemed_approved(time_env, tas
 
         await run.skip_to(d.reminder_at + dt.timedelta(minutes=1))
         view = await run.until(lambda v: run.clearance(v, "parks").sla == SlaState.at_risk, "at risk")
+        parks = run.clearance(view, "parks")
+        assert d.reminder_at <= parks.reminded_at <= d.reminder_at + dt.timedelta(minutes=1)
+        assert parks.breached_at is None
         reminders = [n for n in run.world.notifications if n.kind == "agency_reminder"]
         assert [(n.audience, n.agency) for n in reminders] == [("agency:parks", "parks")]
         assert "sla_breached" not in run.world.kinds()
@@ -155,6 +183,8 @@ async def test_silent_parks_reminded_breached_then_deemed_approved(time_env, tas
         await run.skip_to(d.due_at + dt.timedelta(minutes=1))
         view = await run.until(lambda v: run.clearance(v, "parks").sla == SlaState.breached, "breached")
         assert run.world.kinds("officer").count("sla_breached") == 1
+        breached_at = run.clearance(view, "parks").breached_at
+        assert d.due_at < breached_at <= d.due_at + dt.timedelta(minutes=1)
         assert run.clearance(view, "parks").status == ClearanceStatus.submitted
 
         await run.skip_to(d.final_at + dt.timedelta(minutes=1))
@@ -163,6 +193,7 @@ async def test_silent_parks_reminded_breached_then_deemed_approved(time_env, tas
         assert parks.status == ClearanceStatus.deemed_approved
         assert parks.decided_at == d.final_at
         assert parks.sla == SlaState.breached
+        assert parks.breached_at == breached_at and parks.reminded_at is not None  # kept once decided
         assert run.world.kinds().count("agency_reminder") == 1
         assert "officer_decision_needed" not in run.world.kinds()
         events = [e.event for e in view.timeline]
@@ -217,6 +248,12 @@ async def test_six_hour_outage_then_one_request_and_sla_from_acceptance(time_env
         assert parks.requested_at < start + dt.timedelta(minutes=1)
         assert parks.due_at == calendar.sla_deadlines(parks.accepted_at, 5, 5).due_at
         assert parks.failed_attempts > 1 and parks.status == ClearanceStatus.submitted and parks.reason is None
+        # one outage episode: from the first failed round to acceptance, with every failed round in it
+        assert parks.outages == [
+            OutageEpisode(started_at=parks.outages[0].started_at, recovered_at=parks.accepted_at,
+                          failed_attempts=parks.failed_attempts)
+        ]
+        assert start < parks.outages[0].started_at < start + dt.timedelta(hours=1)
         # each round: 3 attempts 20 min apart, then a 20-minute timer (Retry-After beats the 30 s backoff)
         assert 3 < run.world.submit_attempts["parks"] <= 3 * 6 + 1
         assert run.world.kinds("officer").count("agency_unreachable") == 1
@@ -230,6 +267,7 @@ async def test_lost_response_is_retried_without_a_second_request(time_env, task_
         assert len(run.world.requests) == 1 and run.world.request_for("parks").times_seen == 2
         assert run.clearance(view, "parks").reference == "PARKS-0001"
         assert run.clearance(view, "parks").failed_attempts == 0  # the quick retry inside the round succeeded
+        assert run.clearance(view, "parks").outages == []  # not an outage episode either
 
 
 async def test_refused_request_waits_for_an_officer(time_env, task_queue):
@@ -330,6 +368,7 @@ async def test_cancelled_application_withdraws_open_requests_and_keeps_its_histo
         assert described.status == WorkflowExecutionStatus.CANCELED
         view = await run.status()  # queries still answer on a closed workflow
         assert view.status == ApplicationStatus.withdrawn
+        assert run.world.projected(run.app_id) == view  # projected before the cancellation completed
         assert run.clearance(view, "district").status == ClearanceStatus.withdrawn
         assert run.clearance(view, "parks").status == ClearanceStatus.approved
 
@@ -397,6 +436,48 @@ async def test_payment_mismatch_then_no_payment_lapses(time_env, task_queue):
         assert final.fees.paid_at is None and final.permit is None
         lapsed = [e for e in final.timeline if e.event == "lapsed"]
         assert "no payment within 5 business days" in lapsed[0].detail
+
+
+# ---- read model projections ---------------------------------------------------------------
+
+
+async def test_projections_follow_every_change_and_end_with_the_final_status(time_env, task_queue):
+    async with running(time_env, task_queue, plan((PARKS, [], [0]))) as run:
+        await run.accepted("parks")
+        await run.decide("parks", Outcome.approved)
+        await run.until(lambda v: v.status == ApplicationStatus.awaiting_payment, "awaiting payment")
+        await pay(run)
+        final = await run.handle.result()
+        snapshots = run.world.projections[run.app_id]
+        seqs = sorted(snapshots)
+        assert len(seqs) >= 3 and seqs[0] >= 1
+        statuses = [snapshots[q].status for q in seqs]
+        assert statuses[-1] == ApplicationStatus.completed
+        assert ApplicationStatus.awaiting_payment in statuses  # the read model saw the application wait for payment
+        # each later snapshot extends the earlier ones' timelines: nothing is rewritten, nothing lost
+        for earlier, later in itertools.pairwise(seqs):
+            assert snapshots[later].timeline[: len(snapshots[earlier].timeline)] == snapshots[earlier].timeline
+        assert snapshots[seqs[-1]] == final == await run.status()
+
+
+async def test_a_read_model_outage_never_holds_up_the_application(time_env, task_queue):
+    """Projections fail (PostgreSQL down) while the application goes on to issue; afterwards they catch up."""
+    def db_down(world):
+        world.record_failures = 10**9
+
+    async with running(time_env, task_queue, plan((PARKS, [], [0])), app=application(first_shoot_in(-3)),
+                       setup=db_down) as run:
+        await run.accepted("parks")
+        await run.decide("parks", Outcome.approved)
+        await run.until(lambda v: v.status == ApplicationStatus.awaiting_payment, "awaiting payment")
+        await pay(run)
+        await run.until(lambda v: v.status == ApplicationStatus.completed, "completed while the read model is down")
+        assert run.world.projections == {}
+        assert (await run.handle.describe()).status == WorkflowExecutionStatus.RUNNING  # waits for the read model
+        run.world.record_failures = 0  # PostgreSQL is back
+        final = await run.handle.result()
+        assert final.status == ApplicationStatus.completed
+        assert run.world.projected(run.app_id) == final
 
 
 # ---- intake ------------------------------------------------------------------------------

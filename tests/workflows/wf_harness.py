@@ -43,6 +43,7 @@ from schemas.contracts import (
     ISSUE_PERMIT_DOCUMENT,
     NOTIFY,
     PLAN_APPLICATION,
+    RECORD_APPLICATION,
     SEND_INFORMATION_ANSWER,
     SUBMIT_CLEARANCE,
     WITHDRAW_CLEARANCE,
@@ -57,6 +58,7 @@ from schemas.contracts import (
     Notification,
     PermitWorkflowInput,
     PlanInput,
+    ProjectionInput,
     RoutedAgency,
     SlaDeadlines,
     SlaDeadlinesInput,
@@ -155,6 +157,8 @@ class FakeWorld:
     answers: list[InformationAnswerInput] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
     issued: list[IssueDocumentInput] = field(default_factory=list)
+    projections: dict[str, dict[int, PermitStatusView]] = field(default_factory=dict)
+    record_failures: int = 0  # the next N projections fail as if PostgreSQL were down
 
     # -- agency API --
 
@@ -232,9 +236,27 @@ class FakeWorld:
     async def notify(self, input: Notification) -> None:
         self.notifications.append(input)
 
+    # -- the read model (in memory: every snapshot by workflow id and seq) --
+
+    @activity.defn(name=RECORD_APPLICATION)
+    async def record(self, input: ProjectionInput) -> bool:
+        if self.record_failures > 0:
+            self.record_failures -= 1
+            raise ApplicationError("read model unavailable: ConnectionRefusedError", type="ReadModelUnavailable")
+        stored = self.projections.setdefault(input.workflow_id, {})
+        if stored and max(stored) >= input.seq:
+            return False
+        stored[input.seq] = input.view
+        return True
+
+    def projected(self, workflow_id: str) -> PermitStatusView | None:
+        """The read model's view of an application: its snapshot with the highest seq."""
+        stored = self.projections.get(workflow_id)
+        return stored[max(stored)] if stored else None
+
     def activities(self) -> list[Callable[..., Any]]:
         return [self.submit, self.get_status, self.withdraw, self.send_answer, self.sla_deadlines, self.business_deadline,
-                self.business_days_between, self.plan_application, self.issue, self.notify]
+                self.business_days_between, self.plan_application, self.issue, self.notify, self.record]
 
     def kinds(self, audience: str | None = None) -> list[str]:
         return [n.kind for n in self.notifications if audience is None or n.audience == audience]
