@@ -20,6 +20,12 @@ TASK_QUEUE = "jfc-permits"
 SEARCH_ATTR_STATUS = "ApplicationStatus"  # Keyword
 SEARCH_ATTR_NEXT_DEADLINE = "NextDeadline"  # Datetime
 
+# Workflow update names (the API calls them; each carries the caller's Idempotency-Key as update id).
+UPDATE_AMEND = "amend"  # Amendment -> AmendmentResult
+UPDATE_CANCEL = "cancel"  # CancelRequest -> PermitStatusView
+UPDATE_DECIDE = "decide"  # OfficerDecision -> PermitStatusView
+UPDATE_ANSWER = "answer_information"  # InformationAnswer -> PermitStatusView
+
 # Activity names.
 PLAN_APPLICATION = "plan_application"
 SUBMIT_CLEARANCE = "submit_clearance_request"
@@ -71,6 +77,7 @@ class ApplicationPlan(BaseModel):
 class PermitWorkflowInput(BaseModel):
     application_id: str
     application: PermitApplication
+    organisation_id: str | None = Field(default=None, description="The applicant organisation that owns it")
     submitted_at: dt.datetime
     callback_base_url: str = Field(description="Public base URL of the API, for agency webhooks")
     public_base_url: str = Field(description="Base URL printed on documents (document and verify links)")

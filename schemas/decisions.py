@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.application import PermitApplication
+
 
 class Outcome(StrEnum):
     """What an agency (or an officer on its behalf) decides about one clearance."""
@@ -32,8 +34,9 @@ class AgencyDecision(BaseModel):
 
 
 class OfficerDecisionKind(StrEnum):
-    clearance = "clearance"  # decide a clearance in place of a silent or unreachable agency
+    clearance = "clearance"  # decide an open clearance (silent, unreachable or refused agency; a rejection to confirm)
     expedite = "expedite"  # accept or refuse an expedite request before routing
+    override = "override"  # replace an agency's final outcome, with a reason (audited)
 
 
 class OfficerDecision(BaseModel):
@@ -63,3 +66,31 @@ class InformationAnswer(BaseModel):
 
     request_id: str = Field(min_length=1)
     answer: str = Field(min_length=1, max_length=10000)
+
+
+class CancelRequest(BaseModel):
+    """The applicant cancels: every open request is withdrawn at its agency."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+    actor: str = "applicant"
+
+
+class AmendmentResult(BaseModel):
+    """What an amendment changed: which agencies are asked again, which keep their decisions."""
+
+    revision: int
+    requested_again: list[str] = Field(default_factory=list)
+    added: list[str] = Field(default_factory=list)
+    kept: list[str] = Field(default_factory=list)
+    withdrawn: list[str] = Field(default_factory=list)
+
+
+class Amendment(BaseModel):
+    """The applicant's changed application (dates, locations, crew or equipment)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    application: PermitApplication
+    actor: str = "applicant"

@@ -150,6 +150,9 @@ class PermitStatusView(BaseModel):
 
     id: str
     status: ApplicationStatus
+    organisation_id: str | None = None
+    revision: int = Field(default=1, description="1, then one more for each accepted amendment")
+    awaiting_expedite: bool = False
     rule_set: str | None = None
     submitted_at: dt.datetime
     production_title: str
