@@ -62,6 +62,39 @@ def demo(
     raise typer.Exit(asyncio.run(run_demo(Settings(), console, timeout)))
 
 
+accounts = typer.Typer(help="Accounts and their bearer tokens.", no_args_is_help=True)
+app.add_typer(accounts, name="accounts")
+
+
+@accounts.command("create")
+def accounts_create(
+    name: str = typer.Option(..., help="Who the account is for."),
+    role: str = typer.Option(..., help="applicant, officer, agency or auditor."),
+    organisation: str = typer.Option(None, help="The applicant's organisation (created if new)."),
+    agency: str = typer.Option(None, help="The agency code of an agency clerk."),
+) -> None:
+    """Create an account and print its token once (only its hash is stored)."""
+    from cli.accounts import create_command
+
+    raise typer.Exit(create_command(_settings(), name, role, organisation, agency))
+
+
+@accounts.command("list")
+def accounts_list() -> None:
+    """List accounts (never tokens)."""
+    from cli.accounts import list_command
+
+    raise typer.Exit(list_command(_settings()))
+
+
+@accounts.command("revoke")
+def accounts_revoke(account_id: str = typer.Argument(..., help="The account id, as `jfc accounts list` shows.")) -> None:
+    """Revoke an account: its token stops working."""
+    from cli.accounts import revoke_command
+
+    raise typer.Exit(revoke_command(_settings(), account_id))
+
+
 sla = typer.Typer(help="SLA reports from the read model.", no_args_is_help=True)
 audit = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 app.add_typer(sla, name="sla")

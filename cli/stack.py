@@ -101,6 +101,16 @@ class Stack:
         self.env["DATABASE_URL"] = self.database.get_uri()
         self.console.print(f"[green]✓[/] postgres started (pid {self.database.get_pid()}, embedded)")
 
+    def create_demo_accounts(self) -> Path:
+        """One demo account per role (two applicant organisations), tokens printed and kept in the state folder."""
+        from cli.accounts import demo_tokens_command, demo_tokens_file
+
+        settings = self.settings.model_copy(update={"database_url": self.env["DATABASE_URL"]})
+        tokens = demo_tokens_command(settings)
+        for role in ("applicant", "applicant_b", "officer", "auditor"):
+            self.console.print(f"  [dim]{role:<12}[/] {tokens[role]}")
+        return demo_tokens_file(settings)
+
     def _is_ready(self, service: Service) -> bool:
         kind, _, target = service.ready.partition(":")
         if kind == "tcp":
@@ -173,12 +183,14 @@ def run_stack(settings: Settings, console: Console) -> int:
         stack.start_database()
         for service in services(settings):
             stack.start(service)
+        tokens_file = stack.create_demo_accounts()
         console.print(
             f"\n[bold]JFC is up.[/]\n"
             f"  API           {settings.public_base_url}  (OpenAPI: {settings.public_base_url}/docs)\n"
             f"  Temporal UI   http://localhost:{settings.temporal_ui_port}\n"
             f"  Agencies      {settings.simulator_url}  (admin: {settings.simulator_url}/docs)\n"
             f"  Logs          {stack.logs}/\n"
+            f"  Demo tokens   {tokens_file} (one account per role: applicant, applicant_b, officer, auditor, agencies)\n"
             f"Try `jfc demo` in another terminal. Ctrl-C stops everything.\n"
         )
         died = stack.watch()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -70,6 +71,9 @@ def test_up_starts_everything_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> Non
     try:
         pids = wait_until_up(proc, out, api)
         assert len(pids) == 5  # postgres, temporal, agencies, worker, api
+        tokens = json.loads((tmp_path / "state" / "demo-tokens.json").read_text())
+        assert {"applicant", "applicant_b", "officer", "auditor", "agency:parks", "agency:police"} <= set(tokens)
+        assert oct((tmp_path / "state" / "demo-tokens.json").stat().st_mode & 0o777) == "0o600"
         body = demo_applications(first_feasible_day())[0]
         submitted = httpx.post(f"{api}/v1/permits", json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
         assert submitted.status_code == 202, submitted.text
