@@ -90,6 +90,8 @@ class ClearanceWorkflowInput(BaseModel):
     request: ClearanceRequest
     information_reply_business_days: int = 10
     parent_workflow_id: str
+    organisation_id: str | None = Field(default=None, description="The applicant organisation, for its notifications")
+    applicant_webhook_url: str | None = Field(default=None, description="Where applicant notifications go")
 
 
 class ClearanceResult(BaseModel):

@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import rules
     from workflows.policies import (
         AGENCY_CALL_TIMEOUT,
+        APPLICANT_NOTIFY_SCHEDULE_TO_CLOSE,
         NOTIFY_RETRY,
         OUTAGE_FIRST_BACKOFF,
         OUTAGE_MAX_BACKOFF,
@@ -583,16 +584,24 @@ class AgencyClearanceWorkflow:
             workflow.logger.info("Could not signal parent %s", self.s.input.parent_workflow_id)
 
     async def _notify(self, kind: str, audience: str, detail: str = "") -> None:
-        """Best-effort notification: a failed notification never blocks the clearance."""
+        """Notify; an applicant's notification (to its webhook, through the outbox) is retried for days.
+
+        Officer and agency notifications are best effort: a failed one never blocks the clearance.
+        """
+        inp = self.s.input
+        applicant = audience == "applicant"
         try:
             await workflow.execute_activity(
                 NOTIFY,
                 Notification(
-                    application_id=self.s.input.application_id, kind=kind, audience=audience,
+                    application_id=inp.application_id, kind=kind, audience=audience,
                     agency=self.s.view.agency, detail=detail,
+                    organisation_id=inp.organisation_id if applicant else None,
+                    webhook_url=inp.applicant_webhook_url if applicant else None,
                 ),
                 start_to_close_timeout=PURE_TIMEOUT,
-                retry_policy=NOTIFY_RETRY,
+                schedule_to_close_timeout=APPLICANT_NOTIFY_SCHEDULE_TO_CLOSE if applicant else None,
+                retry_policy=PERSISTENT_RETRY if applicant else NOTIFY_RETRY,
             )
         except ActivityError as err:
             if is_cancelled_exception(err):

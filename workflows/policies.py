@@ -29,6 +29,8 @@ PERSISTENT_SCHEDULE_TO_CLOSE = timedelta(days=3)
 PURE_TIMEOUT = timedelta(seconds=30)
 PURE_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1), non_retryable_error_types=[INVALID_INPUT])
 NOTIFY_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1), maximum_attempts=5)
+# Applicant notifications go into the outbox: retried through a database outage (PERSISTENT_RETRY) for days.
+APPLICANT_NOTIFY_SCHEDULE_TO_CLOSE = timedelta(days=7)
 DOCUMENT_TIMEOUT = timedelta(minutes=2)
 # Read-model projections: retried until PostgreSQL takes them (an outage only delays the read model).
 PROJECTION_TIMEOUT = timedelta(seconds=30)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from schemas.agency_api import ClearanceRequest
+from schemas.application import PermitApplication
 from schemas.catalog import AgencyCode
 from schemas.contracts import PermitWorkflowInput, RoutedAgency, SlaDeadlines
 from schemas.status import ApplicationStatus, ClearanceStatus, ClearanceView, SlaState
@@ -36,6 +37,41 @@ def build_clearance_request(inp: PermitWorkflowInput, routed: RoutedAgency, revi
         foreign_crew=list(app.foreign_crew) if code in FOREIGN_CREW_AGENCIES else [],
         callback_url=f"{inp.callback_base_url.rstrip('/')}/v1/agencies/{code}/decisions",
     )
+
+
+def agency_inputs(inp: PermitWorkflowInput, routed: RoutedAgency) -> ClearanceRequest:
+    """What an agency sees of the application, without the revision-specific key: equal inputs need no new request."""
+    return build_clearance_request(inp, routed, 0, "")
+
+
+def amendment_problems(old: PermitApplication, new: PermitApplication, today: dt.date) -> list[str]:
+    """Why `new` cannot replace `old` (field path: problem); empty when the amendment is acceptable.
+
+    A date before `today` (Jakarta) is refused unless the same location already had it (a day already shot).
+    """
+    problems: list[str] = []
+    if new.applicant.company != old.applicant.company:
+        problems.append(
+            f"applicant.company: {new.applicant.company!r} differs from {old.applicant.company!r}; "
+            "an amendment cannot move the application to another company: submit a new application"
+        )
+    if new.applicant.country != old.applicant.country:
+        problems.append(f"applicant.country: {new.applicant.country!r} differs from {old.applicant.country!r}")
+    had = {(loc.name, day.date) for loc in old.locations for day in loc.days}
+    for i, loc in enumerate(new.locations):
+        for j, day in enumerate(loc.days):
+            if day.date < today and (loc.name, day.date) not in had:
+                problems.append(
+                    f"locations[{i}].days[{j}].date: {day.date} is before today ({today}, Asia/Jakarta); "
+                    "choose a date from today on"
+                )
+    if not problems and new == old:
+        problems.append("application: the amendment changes nothing; send the changed application")
+    return problems
+
+
+def jakarta_today(now: dt.datetime) -> dt.date:
+    return now.astimezone(JAKARTA).date()
 
 
 def sla_by_time(deadlines: SlaDeadlines, now: dt.datetime) -> SlaState:
@@ -70,8 +106,8 @@ def review_status(views: list[ClearanceView]) -> ApplicationStatus:
     """The application's status while its clearances run."""
     if any(v.status == ClearanceStatus.information_required for v in views):
         return ApplicationStatus.awaiting_information
-    if any(v.needs_officer and not v.status.is_final for v in views):
-        return ApplicationStatus.officer_review
+    if any(v.needs_officer and (not v.status.is_final or v.status == ClearanceStatus.rejected) for v in views):
+        return ApplicationStatus.officer_review  # an open clearance an officer decides, or a rejection to confirm
     return ApplicationStatus.in_review
 
 

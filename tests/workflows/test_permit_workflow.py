@@ -337,9 +337,18 @@ async def test_information_never_answered_lapses_the_application(time_env, task_
 
 
 async def test_rejection_rejects_the_application_and_withdraws_the_others(time_env, task_queue):
+    """An agency's rejection waits for an officer to confirm it; confirmed, it rejects the application."""
     async with running(time_env, task_queue, PARKS_AND_DISTRICT) as run:
         await run.until(lambda v: bool(v.clearances) and all(c.accepted_at for c in v.clearances), "both accepted")
         await run.decide("parks", Outcome.rejected, reason="the lawn is being reseeded")
+        view = await run.until(lambda v: v.status == ApplicationStatus.officer_review, "a rejection to confirm")
+        parks = run.clearance(view, "parks")
+        assert parks.status == ClearanceStatus.rejected and parks.needs_officer
+        assert parks.reason == "rejection to confirm: the lawn is being reseeded"
+        assert run.clearance(view, "district").status == ClearanceStatus.submitted  # still open meanwhile
+        assert run.world.withdrawn == [] and "rejection_to_confirm" in run.world.kinds("officer")
+        await run.handle.signal("officer_decision", OfficerDecision(  # the signal still works, as the update does
+            kind=OfficerDecisionKind.clearance, agency="parks", outcome=Outcome.rejected, reason="reseeding confirmed"))
         final = await run.handle.result()
         assert final.status == ApplicationStatus.rejected
         assert run.clearance(final, "parks").status == ClearanceStatus.rejected
@@ -514,6 +523,9 @@ async def test_search_attributes_follow_status_and_deadline(time_env, task_queue
     async with running(time_env, task_queue, plan((PARKS, [], [0])), search_attributes=sa) as run:
         view = await run.accepted("parks")
         await run.decide("parks", Outcome.rejected, reason="no")
+        await run.until(lambda v: v.status == ApplicationStatus.officer_review, "a rejection to confirm")
+        await run.handle.signal("officer_decision", OfficerDecision(
+            kind=OfficerDecisionKind.clearance, agency="parks", outcome=Outcome.rejected, reason="confirmed"))
         await run.handle.result()
         statuses, deadlines = [], []
         async for event in run.handle.fetch_history_events():
@@ -523,7 +535,7 @@ async def test_search_attributes_follow_status_and_deadline(time_env, task_queue
                     statuses.append(default_converter().payload_converter.from_payload(fields[STATUS_KEY.name]))
                 if DEADLINE_KEY.name in fields:
                     deadlines.append(default_converter().payload_converter.from_payload(fields[DEADLINE_KEY.name]))
-        assert statuses == ["intake", "in_review", "rejected"]
+        assert statuses == ["intake", "in_review", "officer_review", "rejected"]
         due = run.clearance(view, "parks").due_at
         assert deadlines[0] is not None and dt.datetime.fromisoformat(deadlines[0]) == due
         assert deadlines[-1] is None  # unset when nothing is open

@@ -154,6 +154,9 @@ class FakeWorld:
     retry_after: dict[str, dt.timedelta] = field(default_factory=dict)
     lose_first_response: set[str] = field(default_factory=set)
     withdrawn: list[str] = field(default_factory=list)
+    withdraw_attempts: dict[str, int] = field(default_factory=dict)  # every DELETE tried, by request key
+    deletes: dict[str, int] = field(default_factory=dict)  # DELETEs that reached the agency, by request key
+    planner: Callable[[PlanInput], ApplicationPlan] | None = None  # plans by the application (amendments)
     answers: list[InformationAnswerInput] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
     issued: list[IssueDocumentInput] = field(default_factory=list)
@@ -195,8 +198,14 @@ class FakeWorld:
 
     @activity.defn(name=WITHDRAW_CLEARANCE)
     async def withdraw(self, input: AgencyCallInput) -> None:
-        self.requests[input.request_key].status = AgencyRequestState.withdrawn
-        self.withdrawn.append(input.request_key)
+        now = activity.info().current_attempt_scheduled_time
+        code, key = input.agency.code.value, input.request_key
+        self.withdraw_attempts[key] = self.withdraw_attempts.get(key, 0) + 1
+        if code in self.outage_until and now < self.outage_until[code]:
+            raise ApplicationError(f"{code}: 503 Service Unavailable", type="AgencyUnavailable")
+        self.deletes[key] = self.deletes.get(key, 0) + 1
+        self.requests[key].status = AgencyRequestState.withdrawn
+        self.withdrawn.append(key)
 
     @activity.defn(name=SEND_INFORMATION_ANSWER)
     async def send_answer(self, input: InformationAnswerInput) -> None:
@@ -220,7 +229,7 @@ class FakeWorld:
 
     @activity.defn(name=PLAN_APPLICATION)
     async def plan_application(self, input: PlanInput) -> ApplicationPlan:
-        return self.plan
+        return self.planner(input) if self.planner is not None else self.plan
 
     @activity.defn(name=ISSUE_PERMIT_DOCUMENT)
     async def issue(self, input: IssueDocumentInput) -> IssueDocumentResult:
@@ -278,8 +287,8 @@ class Run:
     def client(self) -> Client:
         return self.env.client
 
-    def child_id(self, code: str) -> str:
-        return clearance_workflow_id(self.app_id, code, 1)
+    def child_id(self, code: str, revision: int = 1) -> str:
+        return clearance_workflow_id(self.app_id, code, revision)
 
     async def status(self) -> PermitStatusView:
         return await self.handle.query("status", result_type=PermitStatusView)
@@ -320,14 +329,16 @@ class Run:
         if moment > now:
             await self.env.sleep(moment - now)
 
-    async def decide(self, code: str, outcome: Outcome, decision_id: str | None = None, **kw: Any) -> AgencyDecision:
-        req = self.world.request_for(code)
-        assert req is not None, f"no request at {code}"
+    async def decide(
+        self, code: str, outcome: Outcome, decision_id: str | None = None, revision: int = 1, **kw: Any
+    ) -> AgencyDecision:
+        req = self.world.requests.get(self.child_id(code, revision))
+        assert req is not None, f"no request at {code} (revision {revision})"
         decision = AgencyDecision(
             decision_id=decision_id or f"{code}-{uuid.uuid4().hex[:8]}", reference=req.reference, request_key=req.key,
             status=outcome, decided_at=await self.env.get_current_time(), **kw,
         )
-        await self.client.get_workflow_handle(self.child_id(code)).signal("agency_decision", decision)
+        await self.client.get_workflow_handle(self.child_id(code, revision)).signal("agency_decision", decision)
         return decision
 
 
@@ -345,6 +356,7 @@ async def running(
     max_cached_workflows: int = 1000,
     search_attributes: Any = None,
     world: FakeWorld | None = None,
+    organisation_id: str | None = None,
     setup: Callable[[FakeWorld], Awaitable[None] | None] | None = None,
 ):
     """A worker with the fakes and a started permit workflow."""
@@ -366,6 +378,7 @@ async def running(
             PermitWorkflowInput(
                 application_id=app_id,
                 application=app or application(first_shoot_in(60)),
+                organisation_id=organisation_id,
                 submitted_at=await env.get_current_time(),
                 callback_base_url="https://api.jfc.test",
                 public_base_url="https://jfc.test",
