@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import uuid
 from typing import Any
 
@@ -80,7 +81,13 @@ def demo_applications(first_day: dt.date) -> list[dict[str, Any]]:
 
 async def run_demo(settings: Settings, console: Console, timeout: float) -> int:
     api, sim = settings.public_base_url, settings.simulator_url
-    async with httpx.AsyncClient(timeout=10.0) as http:
+    tokens_file = settings.state_dir / "demo-tokens.json"
+    try:
+        applicant = json.loads(tokens_file.read_text())["applicant"]
+    except (FileNotFoundError, KeyError, ValueError):
+        console.print(f"[red]no demo applicant token in {tokens_file}; start the stack with `make up` first[/]")
+        return 2
+    async with httpx.AsyncClient(timeout=10.0, headers={"Authorization": f"Bearer {applicant}"}) as http:
         try:
             for code, behaviour in DEMO_BEHAVIOUR.items():
                 (await http.put(f"{sim}/admin/agencies/{code}", json=behaviour)).raise_for_status()

@@ -90,6 +90,7 @@ REVISION = 1  # the first revision; each accepted amendment adds one
 PROJECTION_PATCH = "read-model-projection"
 # Runs started before rejections needed an officer's confirmation reject the application at once.
 REJECTION_CONFIRMATION_PATCH = "rejection-confirmation"
+BACKGROUND_NOTIFY_PATCH = "applicant-notifications-in-background"
 ENDED = frozenset({ApplicationStatus.rejected, ApplicationStatus.withdrawn, ApplicationStatus.lapsed,
                    ApplicationStatus.completed})
 ACTIVE = (ApplicationStatus.in_review, ApplicationStatus.awaiting_information, ApplicationStatus.officer_review)
@@ -138,6 +139,11 @@ class PermitState(BaseModel):
     projecting: bool = False
 
 
+def state_conflict(message: str) -> ApplicationError:
+    """An update refused because of the application's state (the API answers 409, not 422)."""
+    return ApplicationError(message, type="StateConflict", non_retryable=True)
+
+
 @workflow.defn(name="PermitApplicationWorkflow")
 class PermitApplicationWorkflow:
     """One permit application from submission to completion (or rejection, withdrawal, lapse)."""
@@ -150,6 +156,7 @@ class PermitApplicationWorkflow:
         )
         self._children: dict[str, workflow.ChildWorkflowHandle] = {}  # by clearance workflow id, every revision
         self._tasks: list[asyncio.Task[None]] = []  # keeps the clearance runners and the projector referenced
+        self._notifying = 0  # applicant notifications still being sent in the background
 
     # ---- messages -----------------------------------------------------------------
 
@@ -227,9 +234,9 @@ class PermitApplicationWorkflow:
     def _validate_cancel(self, request: CancelRequest) -> None:
         s = self.s
         if s.cancel_request is not None:
-            raise ValueError(f"application {s.input.application_id} is already cancelled")
+            raise state_conflict(f"application {s.input.application_id} is already cancelled")
         if s.status in ENDED:
-            raise ValueError(
+            raise state_conflict(
                 f"application {s.input.application_id} is already {s.status.value}: there is nothing left to cancel"
             )
 
@@ -249,11 +256,11 @@ class PermitApplicationWorkflow:
         s = self.s
         app_id = s.input.application_id
         if s.cancel_request is not None or s.status in ENDED:
-            raise ValueError(f"application {app_id} is {s.status.value}: it can no longer be amended")
+            raise state_conflict(f"application {app_id} is {s.status.value}: it can no longer be amended")
         if s.amending:
-            raise ValueError(f"application {app_id}: an earlier amendment is still being applied; try again shortly")
+            raise state_conflict(f"application {app_id}: an earlier amendment is still being applied; try again shortly")
         if s.plan is None or not s.review_started:
-            raise ValueError(
+            raise state_conflict(
                 f"application {app_id} is still in intake{' (an expedite request waits for an officer)' if s.awaiting_expedite else ''}; "
                 "amend it once its clearances are under way"
             )
@@ -271,7 +278,7 @@ class PermitApplicationWorkflow:
     def _validate_answer(self, answer: InformationAnswer) -> None:
         s = self.s
         if s.status in ENDED:
-            raise ValueError(f"application {s.input.application_id} is {s.status.value}: no information request is open")
+            raise state_conflict(f"application {s.input.application_id} is {s.status.value}: no information request is open")
         open_ids = [
             v.information_request_id for v in s.clearances
             if v.status == ClearanceStatus.information_required and v.information_request_id
@@ -316,7 +323,7 @@ class PermitApplicationWorkflow:
         s = self.s
         app_id = s.input.application_id
         if s.status in ENDED or s.cancel_request is not None:
-            raise ValueError(f"application {app_id} is {s.status.value}: there is nothing left to decide")
+            raise state_conflict(f"application {app_id} is {s.status.value}: there is nothing left to decide")
         if decision.kind == OfficerDecisionKind.expedite:
             if not s.awaiting_expedite or s.expedite is not None:
                 raise ValueError(f"kind: application {app_id} has no expedite request waiting for a decision")
@@ -412,7 +419,9 @@ class PermitApplicationWorkflow:
                 await self._close(ApplicationStatus.withdrawn, "the application was cancelled")
                 await workflow.wait_condition(self._projected)
             raise
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._projected())
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and self._notifying == 0 and self._projected()
+        )
         workflow.logger.info("Application %s ended %s", s.input.application_id, s.status.value)
         return self.status()
 
@@ -1017,10 +1026,17 @@ class PermitApplicationWorkflow:
             workflow.upsert_search_attributes(updates)
 
     async def _notify(self, kind: str, audience: str, detail: str = "", agency: str | None = None) -> None:
-        """Notify; the applicant's notifications (to its webhook, through the outbox) are retried for days.
-
-        Officer and agency notifications are best effort: a failed one never blocks the application.
+        """Notify. The applicant's notifications (to its webhook, through the outbox) are retried for days
+        beside the application, which never waits on them (the database may be down); the run waits for
+        them only before it ends. Officer and agency notifications are best effort.
         """
+        if audience == "applicant" and workflow.patched(BACKGROUND_NOTIFY_PATCH):
+            self._notifying += 1
+            self._tasks.append(asyncio.create_task(self._send_notification(kind, audience, detail, agency)))
+            return
+        await self._send_notification(kind, audience, detail, agency)
+
+    async def _send_notification(self, kind: str, audience: str, detail: str, agency: str | None) -> None:
         inp = self.s.input
         applicant = audience == "applicant"
         try:
@@ -1039,3 +1055,6 @@ class PermitApplicationWorkflow:
             if is_cancelled_exception(err):
                 raise
             workflow.logger.warning("Notification %s for %s failed", kind, audience)
+        finally:
+            if applicant and self._notifying:
+                self._notifying -= 1

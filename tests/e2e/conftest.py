@@ -21,6 +21,7 @@ from domain.catalog import load_rule_set
 from schemas.catalog import RuleSet
 from simulator.app import create_app as create_simulator
 from simulator.server import catalog_modes
+from store.accounts import create_account
 from store.pool import open_pool
 from tests.servers import free_port, serve
 from workers.worker import build_worker
@@ -32,8 +33,9 @@ class Stack:
     rules: RuleSet
     api: str
     sim: str
-    http: httpx.AsyncClient
+    http: httpx.AsyncClient  # calls as the applicant
     pool: asyncpg.Pool
+    officer: dict[str, str]  # headers to call as an officer
 
     async def submit(self, body: dict[str, Any], key: str) -> httpx.Response:
         return await self.http.post(f"{self.api}/v1/permits", json=body, headers={"Idempotency-Key": key})
@@ -90,12 +92,16 @@ async def stack(dev_env, task_queue: str, tmp_path: Path, database_url: str) -> 
         pool = await open_pool(database_url)
         stack_ctx.push_async_callback(pool.close)
         api = create_api(settings, dev_env.client, rules, secrets=secrets, pool=pool)
-        http = await stack_ctx.enter_async_context(httpx.AsyncClient(timeout=10.0))
+        _, applicant = await create_account(pool, name="Sari", role="applicant", organisation="PT Contoh Film")
+        _, officer = await create_account(pool, name="Officer Ani", role="officer")
+        http = await stack_ctx.enter_async_context(
+            httpx.AsyncClient(timeout=10.0, headers={"Authorization": f"Bearer {applicant}"})
+        )
         agency_http = await stack_ctx.enter_async_context(httpx.AsyncClient(timeout=5.0))
         sim_url = await stack_ctx.enter_async_context(serve(simulator, sim_port))
         api_url = await stack_ctx.enter_async_context(serve(api, api_port))
         await stack_ctx.enter_async_context(build_worker(dev_env.client, settings, rules, agency_http, pool))
-        yield Stack(settings, rules, api_url, sim_url, http, pool)
+        yield Stack(settings, rules, api_url, sim_url, http, pool, {"Authorization": f"Bearer {officer}"})
 
 
 def first_feasible_day(weeks: int = 8) -> dt.date:

@@ -75,7 +75,10 @@ def test_up_starts_everything_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> Non
         assert {"applicant", "applicant_b", "officer", "auditor", "agency:parks", "agency:police"} <= set(tokens)
         assert oct((tmp_path / "state" / "demo-tokens.json").stat().st_mode & 0o777) == "0o600"
         body = demo_applications(first_feasible_day())[0]
-        submitted = httpx.post(f"{api}/v1/permits", json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
+        applicant = {"Authorization": f"Bearer {tokens['applicant']}"}
+        submitted = httpx.post(
+            f"{api}/v1/permits", json=body, headers={**applicant, "Idempotency-Key": str(uuid.uuid4())}
+        )
         assert submitted.status_code == 202, submitted.text
         application_id = submitted.json()["id"]
         stop_with_ctrl_c(proc, pids)
@@ -84,7 +87,9 @@ def test_up_starts_everything_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> Non
         proc = start_stack(env, out)
         pids = wait_until_up(proc, out, api)
         give_up = time.monotonic() + 60
-        while (status := httpx.get(f"{api}/v1/permits/{application_id}").json())["status"] != "awaiting_payment":
+        while (status := httpx.get(f"{api}/v1/permits/{application_id}", headers=applicant).json())[
+            "status"
+        ] != "awaiting_payment":
             assert time.monotonic() < give_up, status
             time.sleep(0.3)
         stop_with_ctrl_c(proc, pids)
