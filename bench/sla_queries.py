@@ -1,7 +1,8 @@
 """How fast the report queries answer on a production-sized read model.
 
 Seeds 100,000 applications and 1,000,000 clearances (times --scale) plus a few thousand
-outage episodes with COPY, then runs each report query --runs times and prints p50/p95 in
+outage episodes with COPY, then runs each report query (SLA figures, breaches, the permit list
+with its filters and scopes, the officer queue) --runs times and prints p50/p95 in
 milliseconds, ending with `worst_p95_ms=<number>`. Without --database-url it starts an
 embedded PostgreSQL in a temporary folder; with one it creates (and drops) a scratch database.
 
@@ -29,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from schemas.catalog import AgencyCode  # noqa: E402
 from store.migrate import migrate  # noqa: E402
 from store.pool import open_pool  # noqa: E402
+from store.queue import officer_queue  # noqa: E402
 from store.reports import agency_sla, breaches, encode_cursor, list_permits  # noqa: E402
 
 APPLICATIONS = 100_000
@@ -57,9 +59,11 @@ PLACES = ("Taman Suropati, Kota Tua, Monas, Pasar Baru, Taman Menteng, Bundaran 
 def generate(scale: float, seed: int = 20260101) -> tuple[list[tuple], list[tuple], list[tuple]]:
     """Applications, clearances and outage episodes as COPY records."""
     rng = random.Random(seed)
+    flags = random.Random(seed + 1)  # the queue's flags: a second stream, so the rest of the data stays the same
     n_apps = max(int(APPLICATIONS * scale), 20)
     companies = [f"PT {rng.choice(WORDS).title()} {rng.choice(WORDS).title()} {rng.choice(['Film', 'Pictures', 'Studio', 'Media', 'Sinema'])}"
                  for _ in range(max(n_apps // 50, 10))]
+    organisation_of = {company: f"ORG-{i:08d}" for i, company in enumerate(dict.fromkeys(companies))}
     statuses, status_weights = list(STATUSES), list(STATUSES.values())
     agencies, agency_weights = list(AGENCY_WEIGHTS), list(AGENCY_WEIGHTS.values())
     applications, clearances = [], []
@@ -78,16 +82,18 @@ def generate(scale: float, seed: int = 20260101) -> tuple[list[tuple], list[tupl
         permit = f"JFC-{submitted.year}-{i:06d}" if status in ("issued", "completed") else None
         title = " ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 3))).title()
         locations = "; ".join(rng.sample(PLACES, rng.randint(1, 3)))
+        company = rng.choice(companies)
+        expedite = status in ("officer_review", "submitted") and flags.random() < 0.05
         applications.append((
-            app_id, status, "2026.1", submitted, title, rng.choice(companies), locations, routed, permit,
+            app_id, status, "2026.1", submitted, title, company, locations, routed, permit,
             submitted + timedelta(days=30) if permit else None, rng.randrange(1, 50) * 1_000_000,
             submitted + timedelta(days=25) if permit else None,
             submitted + timedelta(days=rng.randint(1, 14)) if status not in ("completed", "rejected") else None,
-            None, '{"bench": true}', 7,
+            None, '{"bench": true}', 7, organisation_of[company], expedite, 1,
         ))
         for agency in routed:
             for revision in (1, 2):
-                clearances.append(_clearance(rng, app_id, agency, revision, submitted, recent))
+                clearances.append(_clearance(rng, app_id, agency, revision, submitted, recent, flags))
     outages = []
     n_outages = max(int(OUTAGES * scale), 30)
     for k in range(n_outages):
@@ -99,7 +105,8 @@ def generate(scale: float, seed: int = 20260101) -> tuple[list[tuple], list[tupl
     return applications, clearances, outages
 
 
-def _clearance(rng: random.Random, app_id: str, agency: str, revision: int, submitted: datetime, recent: bool) -> tuple:
+def _clearance(rng: random.Random, app_id: str, agency: str, revision: int, submitted: datetime, recent: bool,
+               flags: random.Random) -> tuple:
     requested = submitted + timedelta(hours=rng.randint(1, 48) + (revision - 1) * 24 * rng.randint(3, 20))
     accepted = requested + timedelta(minutes=rng.randint(0, 90))
     sla_days = SLA_DAYS[agency]
@@ -109,24 +116,27 @@ def _clearance(rng: random.Random, app_id: str, agency: str, revision: int, subm
     if decided_open:
         overdue = NOW > due
         sla = "breached" if overdue else rng.choice(["on_track", "on_track", "at_risk", "paused"])
+        needs_officer = overdue and flags.random() < 0.3  # silent past the final deadline, and the like
         return (app_id, agency, revision, "submitted", f"REF-{app_id}-{agency}-{revision}", requested, accepted,
-                due, due + timedelta(days=7), None, due if overdue else None, None, sla, None, 0, None)
+                due, due + timedelta(days=7), None, due if overdue else None, None, sla, None, 0, None, needs_officer)
     decided = accepted + timedelta(days=turnaround * 1.4, minutes=rng.randint(0, 600))
     late = turnaround > sla_days
     deemed = late and turnaround >= sla_days + 5 and rng.random() < 0.5
     outcome = "deemed_approved" if deemed else rng.choices(
         ["approved", "approved_with_conditions", "rejected", "withdrawn"], [70, 20, 7, 3])[0]
+    needs_officer = outcome == "rejected" and flags.random() < 0.05  # a rejection to confirm
     return (app_id, agency, revision, outcome, f"REF-{app_id}-{agency}-{revision}", requested, accepted, due,
             due + timedelta(days=7), due - timedelta(days=1) if late else None, due if late else None, decided,
-            "breached" if late else "met", outcome, rng.randint(0, 3), turnaround)
+            "breached" if late else "met", outcome, rng.randint(0, 3), turnaround, needs_officer)
 
 
 APPLICATION_COLUMNS = ["id", "status", "rule_set", "submitted_at", "production_title", "applicant_company",
                        "location_names", "agencies", "permit_number", "issued_at", "fees_total_idr", "paid_at",
-                       "next_deadline", "earliest_feasible_start", "snapshot", "projected_seq"]
+                       "next_deadline", "earliest_feasible_start", "snapshot", "projected_seq", "organisation_id",
+                       "awaiting_expedite", "revision"]
 CLEARANCE_COLUMNS = ["application_id", "agency", "revision", "status", "reference", "requested_at", "accepted_at",
                      "due_at", "final_deadline_at", "reminded_at", "breached_at", "decided_at", "sla", "outcome",
-                     "failed_attempts", "turnaround_business_days"]
+                     "failed_attempts", "turnaround_business_days", "needs_officer"]
 OUTAGE_COLUMNS = ["application_id", "agency", "revision", "episode", "started_at", "recovered_at", "failed_attempts"]
 
 
@@ -160,6 +170,9 @@ async def seed(url: str, scale: float) -> dict[str, float]:
         timings["outages"] = len(outages)
         timings["breached"] = await conn.fetchval("SELECT count(*) FROM clearances WHERE breached_at IS NOT NULL")
         timings["sla_daily_rows"] = await conn.fetchval("SELECT count(*) FROM sla_daily")
+        timings["sla_monthly_rows"] = await conn.fetchval("SELECT count(*) FROM sla_monthly")
+        timings["awaiting_expedite"] = await conn.fetchval("SELECT count(*) FROM applications WHERE awaiting_expedite")
+        timings["needs_officer"] = await conn.fetchval("SELECT count(*) FROM clearances WHERE needs_officer")
     finally:
         await conn.close()
     return timings
@@ -181,7 +194,8 @@ async def run(url: str, scale: float, runs: int) -> float:
             deep = await conn.fetchrow(
                 "SELECT submitted_at, id FROM applications ORDER BY submitted_at DESC, id DESC OFFSET $1 LIMIT 1",
                 int(figures["applications"] * 0.9))
-            company = await conn.fetchval("SELECT applicant_company FROM applications ORDER BY id LIMIT 1")
+            company, organisation = await conn.fetchrow(
+                "SELECT applicant_company, organisation_id FROM applications ORDER BY id LIMIT 1")
             permit = await conn.fetchval("SELECT permit_number FROM applications WHERE permit_number IS NOT NULL "
                                          "ORDER BY id DESC LIMIT 1")
         deep_cursor = encode_cursor(deep["submitted_at"], deep["id"])
@@ -204,6 +218,13 @@ async def run(url: str, scale: float, runs: int) -> float:
             (f"permits q=permit {permit}", lambda: list_permits(pool, q=permit)),
             ("permits q=no match 'zzqx'", lambda: list_permits(pool, q="zzqx")),
             ("permits deep cursor (90%)", lambda: list_permits(pool, cursor=deep_cursor)),
+            (f"permits organisation_id={organisation}", lambda: list_permits(pool, organisation_id=organisation)),
+            ("permits organisation_id + q='senja'", lambda: list_permits(pool, organisation_id=organisation, q="senja")),
+            ("permits organisation_id + status=lapsed",
+             lambda: list_permits(pool, organisation_id=organisation, status="lapsed")),
+            ("permits agency_scope=aviation", lambda: list_permits(pool, agency_scope="aviation")),
+            ("permits agency_scope=fire + q='suropati'", lambda: list_permits(pool, agency_scope="fire", q="suropati")),
+            ("officer queue (200 most urgent)", lambda: officer_queue(pool, NOW)),
         ]
         worst = 0.0
         print(f"{'query':<52}{'p50 ms':>9}{'p95 ms':>9}{'rows':>7}")

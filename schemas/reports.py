@@ -1,8 +1,9 @@
-"""What the read model reports: SLA figures per agency, breaches, and pages of the permit list."""
+"""What the read model reports: SLA figures per agency, breaches, pages of the permit list, the officer queue."""
 
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
@@ -67,3 +68,36 @@ class PermitPage(BaseModel):
 
     items: list[PermitSummary]
     next_cursor: str | None = Field(description="Opaque; null on the last page")
+
+
+class QueueKind(StrEnum):
+    """Why an application needs a person."""
+
+    expedite = "expedite"  # the lead time is too short; the applicant asked for an expedite
+    breach = "breach"  # an agency is past its due time and has not decided
+    final_deadline = "final_deadline"  # past the final deadline, silence is not consent: an officer decides
+    rejection_to_confirm = "rejection_to_confirm"  # an agency rejected; an officer confirms or overrides
+    agency_refused = "agency_refused"  # the agency refused the request itself (a 4xx); an officer decides
+    needs_officer = "needs_officer"  # anything else a clearance flagged for an officer
+
+
+class QueueItem(BaseModel):
+    """One thing in the officer queue: an application, and the clearance (if any) that needs a person."""
+
+    application_id: str
+    production_title: str
+    applicant_company: str
+    organisation_id: str | None = Field(description="The applicant organisation that owns the application")
+    application_status: ApplicationStatus
+    kind: QueueKind
+    agency: str | None = Field(description="The clearance's agency; null for an expedite request")
+    revision: int | None = Field(description="The clearance's revision; null for an expedite request")
+    due_at: dt.datetime = Field(
+        description="The deadline the queue is ordered by: the due time of a breach, the final deadline, the "
+        "clearance's due time, or the first shoot day (expedite requests and clearances without one)"
+    )
+    since: dt.datetime | None = Field(
+        description="When it began needing a person, where known (breach, final deadline, decision, request)"
+    )
+    overdue_hours: float = Field(description="Hours from due_at to now; negative while the deadline is ahead")
+    reason: str = Field(description="What happened, in words")

@@ -16,6 +16,7 @@ import asyncpg
 from domain.calendar import JAKARTA, is_business_day, jakarta_date
 from schemas.catalog import AgencyCode
 from schemas.reports import AgencySla, BreachRow, PermitPage, PermitSummary
+from schemas.status import ClearanceStatus
 from store.pool import acquire
 
 MAX_PAGE = 200
@@ -24,13 +25,24 @@ DEFAULT_BREACHES = 200
 
 # ---- SLA figures per agency --------------------------------------------------------
 
+# A window's figures: its whole months from sla_monthly ($3 <= month < $4), the days of its partial first
+# month ($1 <= day < $2) and of its partial last month ($5 <= day <= $6) from sla_daily. An empty range
+# (lower bound not below the upper) reads nothing.
 _SLA_FIGURES = """
 SELECT agency, turnaround,
        sum(requests)::bigint AS requests, sum(decided)::bigint AS decided, sum(met)::bigint AS met,
        sum(breached)::bigint AS breached, sum(open)::bigint AS open, sum(open_at_risk)::bigint AS open_at_risk,
        sum(deemed_approvals)::bigint AS deemed_approvals
-FROM sla_daily
-WHERE day BETWEEN $1 AND $2
+FROM (
+    SELECT agency, turnaround, requests, decided, met, breached, open, open_at_risk, deemed_approvals
+    FROM sla_monthly WHERE month >= $3 AND month < $4
+    UNION ALL
+    SELECT agency, turnaround, requests, decided, met, breached, open, open_at_risk, deemed_approvals
+    FROM sla_daily WHERE day >= $1 AND day < $2
+    UNION ALL
+    SELECT agency, turnaround, requests, decided, met, breached, open, open_at_risk, deemed_approvals
+    FROM sla_daily WHERE day >= $5 AND day <= $6
+) figures
 GROUP BY agency, turnaround
 """
 
@@ -79,7 +91,7 @@ async def agency_sla(
     async with acquire(pool) as conn, conn.transaction(readonly=True):
         # Plan with the actual window: a week wants the day index, a year wants a plain scan.
         await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        rows = await conn.fetch(_SLA_FIGURES, start or date.min, end or date.max)
+        rows = await conn.fetch(_SLA_FIGURES, *sla_ranges(start, end))
         outages = (
             await conn.fetch(_OUTAGE_MINUTES, window_start, window_end) if window_end > window_start else []
         )
@@ -102,6 +114,31 @@ async def agency_sla(
         )
         for agency in known + others
     ]
+
+
+def sla_ranges(start: date | None, end: date | None) -> tuple[date, date, date, date, date, date]:
+    """The six bounds `_SLA_FIGURES` takes for the Jakarta dates `start`..`end` (None: open-ended).
+
+    The days of a partial first month [head_from, head_until), the first days of the whole months
+    [months_from, months_until), and the days of a partial last month [tail_from, tail_through]; a
+    window inside one month reads only days. Empty ranges are (date.max, date.min).
+    """
+    lo = start or date.min
+    hi = end or date.max
+    first_whole = lo if lo.day == 1 else _next_month(lo)
+    ends_a_month = hi == date.max or (hi + timedelta(days=1)).day == 1
+    after_last_whole = _next_month(hi) if ends_a_month else hi.replace(day=1)  # date.max: every month
+    if first_whole >= after_last_whole:  # no whole month inside the window
+        return date.max, date.min, date.max, date.min, lo, hi
+    tail = (date.max, date.min) if ends_a_month else (after_last_whole, hi)
+    return lo, first_whole, first_whole, after_last_whole, *tail
+
+
+def _next_month(day: date) -> date:
+    """The first day of the month after `day`'s; date.max when there is none."""
+    if day.year == date.max.year and day.month == 12:
+        return date.max
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
 def percentile_cont(histogram: Mapping[int, int], fraction: float) -> float | None:
@@ -129,6 +166,9 @@ def percentile_cont(histogram: Mapping[int, int], fraction: float) -> float | No
 
 # ---- breaches ------------------------------------------------------------------------
 
+# Undecided and not withdrawn, as the partial index clearances_open_breaches_due (migration 0008) states it.
+OPEN_CLEARANCE = "c.decided_at IS NULL AND c.status <> 'withdrawn'"
+
 _BREACHES = """
 SELECT c.application_id, a.production_title, c.agency, c.revision, c.status, c.due_at, c.breached_at,
        c.decided_at
@@ -143,11 +183,14 @@ LIMIT $1
 async def breaches(
     pool: asyncpg.Pool | asyncpg.Connection, now: datetime, *, open_only: bool = False, limit: int = DEFAULT_BREACHES
 ) -> list[BreachRow]:
-    """Clearances past their due time, open ones and those decided late, oldest due first (at most `limit`)."""
+    """Clearances past their due time, open ones and those decided late, oldest due first (at most `limit`).
+
+    A withdrawn clearance is not open, decided or not: its breach stays in the list as a past one.
+    """
     _require_aware(now)
     if not 1 <= limit <= MAX_BREACHES:
         raise ValueError(f"limit must be between 1 and {MAX_BREACHES}, got {limit}")
-    sql = _BREACHES.format(open_only="AND c.decided_at IS NULL" if open_only else "")
+    sql = _BREACHES.format(open_only=f"AND {OPEN_CLEARANCE}" if open_only else "")
     async with acquire(pool) as conn:
         rows = await conn.fetch(sql, limit)
     result = []
@@ -157,7 +200,7 @@ async def breaches(
         result.append(
             BreachRow(
                 **dict(row),
-                open=row["decided_at"] is None,
+                open=row["decided_at"] is None and row["status"] != ClearanceStatus.withdrawn,
                 hours_overdue=round(max((until - due).total_seconds(), 0.0) / 3600, 2),
                 business_days_overdue=business_days_after(jakarta_date(due), jakarta_date(until)),
             )
@@ -209,11 +252,16 @@ async def list_permits(
     q: str | None = None,
     cursor: str | None = None,
     limit: int = 50,
+    *,
+    organisation_id: str | None = None,
+    agency_scope: str | None = None,
 ) -> PermitPage:
     """Applications newest first (submitted_at, then id, descending), filtered and searched, one page at a time.
 
     `q` matches a case-insensitive substring of the applicant company, production title, location
     names or permit number. `cursor` is a page's `next_cursor`; a malformed one raises ValueError.
+    `organisation_id` and `agency_scope` bound what the caller may see: the applications one organisation
+    owns, the applications routed to one agency. They apply together with every other filter.
     """
     if not 1 <= limit <= MAX_PAGE:
         raise ValueError(f"limit must be between 1 and {MAX_PAGE}, got {limit}")
@@ -224,6 +272,15 @@ async def list_permits(
         args.append(value)
         return f"${len(args)}"
 
+    if any("\x00" in value for value in (organisation_id, agency_scope, status, agency, q) if value):
+        # PostgreSQL text never holds NUL: nothing can match (and sending it would be an encoding error).
+        if cursor:
+            decode_cursor(cursor)
+        return PermitPage(items=[], next_cursor=None)
+    if organisation_id is not None:
+        conditions.append(f"organisation_id = {arg(organisation_id)}")
+    if agency_scope is not None:
+        conditions.append(f"agencies @> ARRAY[{arg(agency_scope)}::text]")
     if status:
         conditions.append(f"status = {arg(status)}")
     if agency:

@@ -27,12 +27,14 @@ async def add_application(
     agencies: tuple[str, ...] = ("parks",),
     permit_number: str | None = None,
     next_deadline: dt.datetime | None = None,
+    organisation_id: str | None = None,
 ) -> None:
     await conn.execute(
         """INSERT INTO applications (id, status, submitted_at, production_title, applicant_company, location_names,
-                                     agencies, permit_number, next_deadline, snapshot, projected_seq)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '{}'::jsonb, 1)""",
+                                     agencies, permit_number, next_deadline, organisation_id, snapshot, projected_seq)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '{}'::jsonb, 1)""",
         application_id, status, submitted_at, title, company, locations, list(agencies), permit_number, next_deadline,
+        organisation_id,
     )
 
 

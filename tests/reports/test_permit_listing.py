@@ -122,3 +122,73 @@ async def test_limit_bounds(pool: asyncpg.Pool) -> None:
     for limit in (0, 201):
         with pytest.raises(ValueError, match="limit"):
             await list_permits(pool, limit=limit)
+
+
+async def seed_two_organisations(pool: asyncpg.Pool) -> None:
+    """Two organisations with look-alike applications (same words in titles, companies and locations)."""
+    for i in range(5):
+        await add_application(pool, f"PRM-A{i}", submitted_at=jkt(2026, 10, 1, 9, i), organisation_id="ORG-A",
+                              title=f"Senja {i}", company="PT Contoh Film", locations="Taman Suropati",
+                              agencies=("parks", "police") if i % 2 else ("parks",),
+                              permit_number=f"JFC-2026-00010{i}" if i == 0 else None)
+        await add_application(pool, f"PRM-B{i}", submitted_at=jkt(2026, 10, 1, 9, i), organisation_id="ORG-B",
+                              title=f"Senja {i}", company="PT Contoh Sinema", locations="Taman Suropati",
+                              agencies=("district",) if i % 2 else ("parks",),
+                              permit_number=f"JFC-2026-00020{i}" if i == 0 else None)
+    await add_application(pool, "PRM-N0", submitted_at=jkt(2026, 10, 1, 9), title="Senja tanpa pemilik")
+
+
+async def test_an_organisation_sees_only_its_own_applications_in_lists_and_searches(pool: asyncpg.Pool) -> None:
+    await seed_two_organisations(pool)
+    mine = ["PRM-A4", "PRM-A3", "PRM-A2", "PRM-A1", "PRM-A0"]
+
+    assert await ids(pool, organisation_id="ORG-A") == mine
+    assert await ids(pool, organisation_id="ORG-B") == [m.replace("A", "B") for m in mine]
+    for q in ("senja", "contoh", "suropati", "pt ", "senja 3"):  # words both organisations use
+        found = await ids(pool, organisation_id="ORG-A", q=q)
+        assert found and all(i.startswith("PRM-A") for i in found), q
+    assert await ids(pool, organisation_id="ORG-A", q="sinema") == []  # the other's company name
+    assert await ids(pool, organisation_id="ORG-A", q="JFC-2026-000200") == []  # the other's permit number
+    assert await ids(pool, organisation_id="ORG-B", q="JFC-2026-000200") == ["PRM-B0"]
+    assert await ids(pool, organisation_id="ORG-A", agency="district") == []
+    assert await ids(pool, organisation_id="ORG-A", status="in_review", agency="police") == ["PRM-A3", "PRM-A1"]
+    assert await ids(pool, organisation_id="ORG-NONE") == []
+    assert await ids(pool, organisation_id="") == []  # an empty scope is not "no scope"
+
+
+async def test_an_organisations_pages_never_reach_into_another(pool: asyncpg.Pool) -> None:
+    await seed_two_organisations(pool)
+
+    seen, cursor = [], None
+    while True:
+        page = await list_permits(pool, organisation_id="ORG-B", q="senja", limit=2, cursor=cursor)
+        seen += [item.id for item in page.items]
+        if (cursor := page.next_cursor) is None:
+            break
+    assert seen == ["PRM-B4", "PRM-B3", "PRM-B2", "PRM-B1", "PRM-B0"]
+    # a cursor is a position, not a permission: used in another organisation's list, it shows only that one's rows
+    first = await list_permits(pool, organisation_id="ORG-B", limit=1)  # after (09:04, PRM-B4)
+    after = await list_permits(pool, organisation_id="ORG-A", cursor=first.next_cursor)
+    assert [item.id for item in after.items] == ["PRM-A4", "PRM-A3", "PRM-A2", "PRM-A1", "PRM-A0"]
+
+
+async def test_an_agency_scope_lists_only_what_was_routed_to_that_agency(pool: asyncpg.Pool) -> None:
+    await seed_two_organisations(pool)
+
+    assert await ids(pool, agency_scope="district") == ["PRM-B3", "PRM-B1"]
+    assert await ids(pool, agency_scope="police", q="senja") == ["PRM-A3", "PRM-A1"]
+    assert await ids(pool, agency_scope="police", agency="parks") == ["PRM-A3", "PRM-A1"]
+    assert await ids(pool, agency_scope="police", agency="district") == []  # a filter never widens the scope
+    assert await ids(pool, agency_scope="police", q="sinema") == []
+    assert await ids(pool, agency_scope="aviation") == []
+    assert await ids(pool, agency_scope="parks", organisation_id="ORG-B") == ["PRM-B4", "PRM-B2", "PRM-B0"]
+
+
+async def test_a_scope_postgresql_cannot_store_matches_nothing(pool: asyncpg.Pool) -> None:
+    await seed_two_organisations(pool)
+
+    assert await ids(pool, organisation_id="\x00none") == []
+    assert await ids(pool, agency_scope="\x00none") == []
+    assert await ids(pool, q="senja\x00") == []
+    with pytest.raises(ValueError, match="cursor"):
+        await list_permits(pool, organisation_id="\x00none", cursor="garbage!")

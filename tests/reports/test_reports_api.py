@@ -13,6 +13,7 @@ from api.app import create_app
 from config.settings import Settings
 from domain.catalog import load_rule_set
 from schemas.catalog import AgencyCode
+from store.accounts import create_account
 from tests.reports.report_samples import add_application, add_clearance, add_outage, jkt
 
 NOW = jkt(2026, 10, 20, 12)
@@ -37,8 +38,10 @@ async def http(tmp_path: Path, pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncC
     await add_clearance(pool, "PRM-B", "district", requested_at=jkt(2026, 10, 1, 9), due_at=jkt(2026, 10, 6, 16),
                         breached_at=jkt(2026, 10, 6, 16), sla="breached")
     await add_outage(pool, "PRM-B", "district", 0, jkt(2026, 10, 2, 10), jkt(2026, 10, 2, 10, 45))
+    _, officer = await create_account(pool, name="Officer Ani", role="officer")
     transport = httpx.ASGITransport(app=make_app(tmp_path, pool))
-    async with httpx.AsyncClient(transport=transport, base_url="https://jfc.test") as client:
+    headers = {"Authorization": f"Bearer {officer}"}
+    async with httpx.AsyncClient(transport=transport, base_url="https://jfc.test", headers=headers) as client:
         yield client
 
 
@@ -119,11 +122,13 @@ async def test_bad_list_parameters_are_422_problems_naming_the_field(
 
 async def test_without_a_read_model_the_reports_answer_503(tmp_path: Path) -> None:
     transport = httpx.ASGITransport(app=make_app(tmp_path, None))
-    async with httpx.AsyncClient(transport=transport, base_url="https://jfc.test") as client:
+    headers = {"Authorization": "Bearer jfc_" + "x" * 43}  # accounts live in the read model too
+    async with httpx.AsyncClient(transport=transport, base_url="https://jfc.test", headers=headers) as client:
         for url in ("/v1/sla/agencies", "/v1/sla/breaches", "/v1/permits"):
             response = await client.get(url)
             assert response.status_code == 503, url
-            assert response.json()["title"] == "read model unavailable"
+            assert response.headers["content-type"].startswith("application/problem+json")
+            assert "unavailable" in response.json()["title"]
 
 
 async def test_openapi_describes_the_report_routes(tmp_path: Path) -> None:
@@ -137,6 +142,6 @@ async def test_openapi_describes_the_report_routes(tmp_path: Path) -> None:
     assert {p["name"] for p in agencies["parameters"]} == {"from", "to"}
     listing = paths["/v1/permits"]["get"]
     assert listing["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/PermitPage")
-    assert listing["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ProblemDocument")
+    assert listing["responses"]["422"]["content"]["application/problem+json"]["schema"]["$ref"].endswith("/ProblemDocument")
     assert "post" in paths["/v1/permits"]
     assert {"AgencySla", "BreachRow", "PermitSummary", "PermitPage"} <= set(spec["components"]["schemas"])

@@ -10,7 +10,7 @@ import pytest
 
 from domain.calendar import business_days_between
 from schemas.catalog import AgencyCode
-from store.reports import agency_sla, breaches, business_days_after, percentile_cont
+from store.reports import agency_sla, breaches, business_days_after, percentile_cont, sla_ranges
 from tests.reports.report_samples import add_application, add_clearance, add_outage, jkt
 
 NOW = jkt(2027, 1, 5, 12)  # a Tuesday noon in Jakarta
@@ -140,6 +140,35 @@ async def test_breaches_oldest_first_open_and_past(pool: asyncpg.Pool) -> None:
     assert [r.application_id for r in await breaches(pool, NOW, limit=2)] == ["A3", "A4"]
 
 
+async def test_a_withdrawn_request_is_neither_open_nor_decided(pool: asyncpg.Pool) -> None:
+    """Withdrawn undecided (the applicant cancelled, or the application closed elsewhere): no longer open,
+    not at risk, not an open breach; still a request, and a breach it once had stays in the full list."""
+    await seed(pool)
+    await add_application(pool, "X1", submitted_at=jkt(2026, 9, 1), title="Batal")
+    await add_clearance(pool, "X1", "parks", requested_at=jkt(2026, 10, 7, 9), sla="at_risk",
+                        status="withdrawn", outcome="withdrawn")
+    await add_clearance(pool, "X1", "police", requested_at=jkt(2026, 10, 7, 9), due_at=jkt(2026, 10, 9, 16),
+                        breached_at=jkt(2026, 10, 9, 16), sla="breached", status="withdrawn", outcome="withdrawn")
+    # A5 (at risk) and A7 (an open breach) are withdrawn later, by an update
+    await pool.execute("UPDATE clearances SET status = 'withdrawn', outcome = 'withdrawn' "
+                       "WHERE application_id IN ('A5', 'A7') AND agency = 'parks'")
+
+    rows = by_agency(await agency_sla(pool, *OCTOBER, NOW))
+
+    parks = rows["parks"]  # 8 requests of the seed and X1; open were A5, A6, A7, B1
+    assert (parks.requests, parks.decided, parks.open, parks.open_at_risk, parks.breached) == (9, 4, 2, 0, 3)
+    police = rows["police"]
+    assert (police.requests, police.decided, police.open, police.breached) == (2, 1, 0, 1)
+    await assert_matches_brute_force(pool, *OCTOBER)
+    await assert_monthly_matches_brute_force(pool)
+
+    listed = await breaches(pool, NOW)
+    assert [(r.application_id, r.agency, r.open) for r in listed] == [
+        ("X1", "police", False), ("A3", "parks", False), ("A4", "parks", False), ("A7", "parks", False),
+        ("D1", "police", False)]
+    assert await breaches(pool, NOW, open_only=True) == []
+
+
 def test_business_days_after_agrees_with_the_calendar() -> None:
     rng = random.Random(7)
     for _ in range(300):
@@ -160,8 +189,8 @@ SELECT agency, count(*) AS requests,
        count(*) FILTER (WHERE decided_at IS NOT NULL) AS decided,
        count(*) FILTER (WHERE sla = 'met') AS met,
        count(*) FILTER (WHERE breached_at IS NOT NULL) AS breached,
-       count(*) FILTER (WHERE decided_at IS NULL) AS open,
-       count(*) FILTER (WHERE decided_at IS NULL AND sla = 'at_risk') AS open_at_risk,
+       count(*) FILTER (WHERE decided_at IS NULL AND status <> 'withdrawn') AS open,
+       count(*) FILTER (WHERE decided_at IS NULL AND status <> 'withdrawn' AND sla = 'at_risk') AS open_at_risk,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY turnaround_business_days)
            FILTER (WHERE decided_at IS NOT NULL) AS median,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY turnaround_business_days)
@@ -173,9 +202,9 @@ GROUP BY agency
 """
 
 
-async def assert_matches_brute_force(pool: asyncpg.Pool, start: dt.date, end: dt.date) -> None:
-    lo = jkt(start.year, start.month, start.day)
-    hi = jkt(end.year, end.month, end.day) + dt.timedelta(days=1)
+async def assert_matches_brute_force(pool: asyncpg.Pool, start: dt.date | None, end: dt.date | None) -> None:
+    lo = jkt(start.year, start.month, start.day) if start else jkt(1900, 1, 1)
+    hi = jkt(end.year, end.month, end.day) + dt.timedelta(days=1) if end else jkt(2200, 1, 1)
     expected = {r["agency"]: r for r in await pool.fetch(_BRUTE_FORCE, lo, hi)}
     for row in await agency_sla(pool, start, end, NOW):
         want = expected.get(row.agency)
@@ -187,6 +216,44 @@ async def assert_matches_brute_force(pool: asyncpg.Pool, start: dt.date, end: dt
             want["deemed"]), row.agency
         assert row.median_turnaround_business_days == pytest.approx(want["median"]), row.agency
         assert row.p90_turnaround_business_days == pytest.approx(want["p90"]), row.agency
+
+
+_COUNTS = """sum(requests)::bigint AS requests, sum(decided)::bigint AS decided, sum(met)::bigint AS met,
+               sum(breached)::bigint AS breached, sum(open)::bigint AS open, sum(open_at_risk)::bigint AS open_at_risk,
+               sum(deemed_approvals)::bigint AS deemed_approvals"""
+
+_BRUTE_FORCE_BY_MONTH = """
+SELECT agency, date_trunc('month', coalesce(requested_at, accepted_at) AT TIME ZONE 'Asia/Jakarta')::date AS month,
+       coalesce(turnaround_business_days, -1) AS turnaround,
+       count(*) AS requests,
+       count(*) FILTER (WHERE decided_at IS NOT NULL) AS decided,
+       count(*) FILTER (WHERE sla = 'met') AS met,
+       count(*) FILTER (WHERE breached_at IS NOT NULL) AS breached,
+       count(*) FILTER (WHERE decided_at IS NULL AND status <> 'withdrawn') AS open,
+       count(*) FILTER (WHERE decided_at IS NULL AND status <> 'withdrawn' AND sla = 'at_risk') AS open_at_risk,
+       count(*) FILTER (WHERE outcome = 'deemed_approved') AS deemed_approvals
+FROM clearances
+WHERE coalesce(requested_at, accepted_at) IS NOT NULL
+GROUP BY 1, 2, 3
+"""
+
+
+async def assert_monthly_matches_brute_force(pool: asyncpg.Pool) -> None:
+    """sla_monthly holds, per agency, Jakarta month and turnaround, what counting the clearances gives; and it is
+    sla_daily summed by month (rows that went back to zero left out)."""
+
+    def table(rows) -> dict[tuple, tuple]:
+        names = ("requests", "decided", "met", "breached", "open", "open_at_risk", "deemed_approvals")
+        return {(r["agency"], r["month"], r["turnaround"]): tuple(r[n] for n in names)
+                for r in rows if any(r[n] for n in names)}
+
+    monthly = table(await pool.fetch(f"SELECT agency, month, turnaround, {_COUNTS} FROM sla_monthly GROUP BY 1, 2, 3"))
+    by_month = table(await pool.fetch(
+        f"SELECT agency, date_trunc('month', day::timestamp)::date AS month, turnaround, {_COUNTS} "
+        "FROM sla_daily GROUP BY 1, 2, 3"))
+    counted = table(await pool.fetch(_BRUTE_FORCE_BY_MONTH))
+    assert monthly == counted
+    assert by_month == counted
 
 
 async def test_the_sla_figures_follow_every_kind_of_write(pool: asyncpg.Pool) -> None:
@@ -217,12 +284,15 @@ async def test_the_sla_figures_follow_every_kind_of_write(pool: asyncpg.Pool) ->
             await conn.execute(f"INSERT INTO clearances ({', '.join(columns)}) VALUES "
                                f"({', '.join(f'${i + 1}' for i in range(len(columns)))})", *random_row(a, g))
     await assert_matches_brute_force(pool, dt.date(2026, 10, 1), dt.date(2026, 10, 31))
+    await assert_monthly_matches_brute_force(pool)
 
     # decisions arrive: updates, one statement touching many rows, upserts, deletions
     await pool.execute("""UPDATE clearances SET decided_at = requested_at + interval '2 days', status = 'approved',
                           outcome = 'approved', sla = 'met', turnaround_business_days = 2
                           WHERE decided_at IS NULL AND agency = 'parks'""")
     await pool.execute("UPDATE clearances SET requested_at = requested_at + interval '9 days' WHERE agency = 'fire'")
+    await pool.execute("UPDATE clearances SET status = 'withdrawn', outcome = 'withdrawn' "
+                       "WHERE decided_at IS NULL AND agency IN ('district', 'heritage')")
     for a, g in keys[:20]:
         row = random_row(a, g)
         await pool.execute(f"""INSERT INTO clearances ({', '.join(columns)}) VALUES
@@ -234,6 +304,79 @@ async def test_the_sla_figures_follow_every_kind_of_write(pool: asyncpg.Pool) ->
     await pool.execute("DELETE FROM clearances WHERE agency = 'police'")
     await assert_matches_brute_force(pool, dt.date(2026, 10, 1), dt.date(2026, 10, 31))
     await assert_matches_brute_force(pool, dt.date(2026, 10, 5), dt.date(2026, 10, 12))
+    await assert_monthly_matches_brute_force(pool)
 
     await pool.execute("TRUNCATE clearances")
     assert sum(row.requests for row in await agency_sla(pool, None, None, NOW)) == 0
+    assert await pool.fetchval("SELECT count(*) FROM sla_monthly") == 0
+
+
+async def test_windows_of_whole_and_partial_months_match_counting(pool: asyncpg.Pool) -> None:
+    """Months read from sla_monthly, partial months from sla_daily: every kind of window agrees with counting."""
+    rng = random.Random(11)
+    agencies = [code.value for code in AgencyCode]
+    apps = [f"M{i}" for i in range(80)]
+    for app_id in apps:
+        await add_application(pool, app_id, submitted_at=jkt(2026, 6, 1))
+    # clearances from July 2026 to February 2027, many of them in the hours around Jakarta midnight at a
+    # month's turn (still the previous month in UTC)
+    turns = [jkt(2026, m, 1) for m in range(8, 13)] + [jkt(2027, 1, 1), jkt(2027, 2, 1)]
+    columns = ["application_id", "agency", "revision", "status", "requested_at", "accepted_at", "decided_at",
+               "breached_at", "sla", "outcome", "turnaround_business_days"]
+    rows = []
+    for app_id in apps:
+        for revision, agency in enumerate(rng.sample(agencies, 4), start=1):
+            if rng.random() < 0.3:
+                requested = rng.choice(turns) + dt.timedelta(minutes=rng.randrange(-120, 120))
+            else:
+                requested = jkt(2026, 7, 1) + dt.timedelta(minutes=rng.randrange(0, 60 * 24 * 240))
+            decided = rng.random() < 0.7
+            sla = rng.choice(["met", "breached", "at_risk", "on_track"])
+            rows.append((app_id, agency, revision, "approved" if decided else "submitted", requested, requested,
+                         requested + dt.timedelta(days=4) if decided else None,
+                         requested + dt.timedelta(days=5) if sla == "breached" else None, sla,
+                         rng.choice(["approved", "deemed_approved", "rejected"]) if decided else None,
+                         rng.randrange(0, 20) if decided else None))
+    async with pool.acquire() as conn:
+        await conn.copy_records_to_table("clearances", records=rows, columns=columns)
+    await pool.execute("UPDATE clearances SET requested_at = requested_at - interval '20 days' WHERE agency = 'parks'")
+    await assert_monthly_matches_brute_force(pool)
+
+    d = dt.date
+    windows = [
+        (d(2026, 8, 1), d(2026, 10, 31)),    # whole months only
+        (d(2026, 8, 17), d(2026, 11, 9)),    # partial first and last months around whole ones
+        (d(2026, 8, 2), d(2026, 9, 30)),     # partial first month, then a whole one
+        (d(2026, 9, 1), d(2026, 10, 30)),    # a whole month, then a partial one
+        (d(2026, 9, 30), d(2026, 10, 1)),    # two days across a month's turn
+        (d(2026, 10, 3), d(2026, 10, 28)),   # inside one month
+        (d(2026, 12, 1), d(2026, 12, 31)),   # one whole month
+        (d(2026, 12, 31), d(2027, 2, 1)),    # the year's turn
+        (d(2026, 10, 15), None), (None, d(2026, 10, 15)), (None, d(2026, 10, 31)), (d(2026, 11, 1), None),
+        (None, None),
+    ]
+    for start, end in windows:
+        await assert_matches_brute_force(pool, start, end)
+
+
+def test_sla_ranges_cover_each_day_of_the_window_once() -> None:
+    def counted(day: dt.date, bounds: tuple) -> int:
+        head_from, head_until, months_from, months_until, tail_from, tail_through = bounds
+        return ((head_from <= day < head_until) + (months_from <= day.replace(day=1) < months_until)
+                + (tail_from <= day <= tail_through))
+
+    rng = random.Random(5)
+    span = [dt.date(2025, 11, 1) + dt.timedelta(days=i) for i in range(600)]
+    for _ in range(200):
+        start = rng.choice(span[:400])
+        end = start + dt.timedelta(days=rng.choice([0, 1, 27, 28, 30, 31, 45, 61, 190]))
+        start = None if rng.random() < 0.1 else start
+        end = None if rng.random() < 0.1 else end
+        bounds = sla_ranges(start, end)
+        for day in span:
+            inside = (start is None or start <= day) and (end is None or day <= end)
+            assert counted(day, bounds) == inside, (start, end, day, bounds)
+    # a window of whole months reads no day at all; one inside a month reads no month
+    assert sla_ranges(dt.date(2026, 1, 1), dt.date(2026, 12, 31)) == (
+        dt.date(2026, 1, 1), dt.date(2026, 1, 1), dt.date(2026, 1, 1), dt.date(2027, 1, 1), dt.date.max, dt.date.min)
+    assert sla_ranges(dt.date(2026, 12, 2), dt.date(2026, 12, 31))[2:4] == (dt.date.max, dt.date.min)

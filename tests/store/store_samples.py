@@ -24,6 +24,7 @@ JAKARTA = ZoneInfo("Asia/Jakarta")
 APPLICATION_ID = "PRM-S6BMD76QI5RA"
 WORKFLOW_ID = f"permit-{APPLICATION_ID}"
 PERMIT_NUMBER = "JFC-2025-S6BMD76QI5RA-R"
+ORGANISATION_ID = "ORG-LENSA001"
 
 
 def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
@@ -60,6 +61,7 @@ def view_in_review() -> PermitStatusView:
     return PermitStatusView(
         id=APPLICATION_ID,
         status=ApplicationStatus.in_review,
+        organisation_id=ORGANISATION_ID,
         rule_set="2025.1",
         submitted_at=at(3, 9),
         production_title="Gadis Kretek: Musim Kedua",
@@ -75,7 +77,7 @@ def view_in_review() -> PermitStatusView:
             ClearanceView(
                 agency="police", status=ClearanceStatus.submitted, reference=f"{APPLICATION_ID}:police:r1",
                 requested_at=at(3, 9, 4), accepted_at=at(3, 9, 5), due_at=at(6, 17), sla=SlaState.on_track,
-                depends_on=[],
+                depends_on=[], needs_officer=True, reason="the answer could not be delivered to the agency",
             ),
         ],
         fees=Fees(
@@ -104,9 +106,11 @@ def view_issued() -> PermitStatusView:
     police = police.model_copy(update={
         "status": ClearanceStatus.approved, "decided_at": at(7, 14), "sla": SlaState.breached,
         "breached_at": at(6, 17), "reminded_at": at(5, 17), "reason": "decided by officer Ani Susanti",
+        "needs_officer": False,
     })
     return early.model_copy(update={
         "status": ApplicationStatus.issued,
+        "revision": 2,
         "clearances": [heritage, police],
         "fees": early.fees.model_copy(update={"paid_at": at(12, 8), "payment_id": "PAY-1"}),
         "permit": PermitInfo(number=PERMIT_NUMBER, issued_at=at(12, 8, 1),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
@@ -110,3 +112,91 @@ def test_migration_files_are_numbered_once(tmp_path: Path):
     (tmp_path / "notes.sql").write_text("")
     with pytest.raises(MigrationError, match="NNNN_description.sql"):
         discover(tmp_path)
+
+
+async def test_rows_projected_before_the_queue_and_monthly_migrations_are_carried_over(
+    database_url: str, tmp_path: Path
+):
+    """0006 sums what sla_daily already holds into sla_monthly; 0007 reads the new columns from the snapshots."""
+    older = tmp_path / "migrations"
+    older.mkdir()
+    for migration in discover():
+        if migration.version <= 5:
+            shutil.copy(migration.path, older)
+    assert len(await migrate(database_url, directory=older)) == 5
+    snapshot = {"organisation_id": "ORG-OLD", "revision": 3, "awaiting_expedite": True,
+                "clearances": [{"agency": "parks", "revision": 3, "needs_officer": True},
+                               {"agency": "police", "revision": 3, "needs_officer": False}]}
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            """INSERT INTO applications (id, status, submitted_at, production_title, applicant_company, snapshot,
+                                         projected_seq)
+               VALUES ('PRM-OLD', 'in_review', '2026-09-30 20:00+00', 'Old', 'PT Lama', $1::text::jsonb, 4),
+                      ('PRM-BARE', 'in_review', '2026-09-30 20:00+00', 'Bare', 'PT Lama', '{}', 1)""",
+            json.dumps(snapshot))
+        await conn.execute(
+            """INSERT INTO clearances (application_id, agency, revision, status, requested_at, decided_at,
+                                       turnaround_business_days, sla)
+               VALUES ('PRM-OLD', 'parks', 3, 'submitted', '2026-09-30 18:00+00', NULL, NULL, NULL),
+                      ('PRM-OLD', 'police', 3, 'approved', '2026-10-02 09:00+00', '2026-10-06 09:00+00', 2, 'met'),
+                      ('PRM-OLD', 'parks', 2, 'withdrawn', '2026-09-30 16:00+00', '2026-10-01 09:00+00', 1, NULL)""")
+    finally:
+        await conn.close()
+
+    assert await migrate(database_url) == [m.name for m in discover() if m.version > 5]
+
+    apps = await _fetch(database_url, "SELECT id, organisation_id, revision, awaiting_expedite FROM applications "
+                                      "ORDER BY id")
+    assert [tuple(r) for r in apps] == [("PRM-BARE", None, 1, False), ("PRM-OLD", "ORG-OLD", 3, True)]
+    flags = await _fetch(database_url, "SELECT agency, revision, needs_officer FROM clearances ORDER BY agency, revision")
+    assert [tuple(r) for r in flags] == [("parks", 2, False), ("parks", 3, True), ("police", 3, False)]
+    # 18:00 UTC on 30 September is 1 October in Jakarta; 16:00 UTC is still 30 September
+    monthly = await _fetch(database_url, "SELECT agency, month, turnaround, requests, decided, open FROM sla_monthly "
+                                         "ORDER BY agency, month, turnaround")
+    assert [tuple(r) for r in monthly] == [
+        ("parks", dt.date(2026, 9, 1), 1, 1, 1, 0),
+        ("parks", dt.date(2026, 10, 1), -1, 1, 0, 1),
+        ("police", dt.date(2026, 10, 1), 2, 1, 1, 0),
+    ]
+
+
+async def test_withdrawn_requests_projected_before_0008_stop_counting_as_open(database_url: str, tmp_path: Path):
+    """0008 recomputes sla_daily and sla_monthly from the clearances: a withdrawn request is no longer open."""
+    older = tmp_path / "migrations"
+    older.mkdir()
+    for migration in discover():
+        if migration.version <= 7:
+            shutil.copy(migration.path, older)
+    assert len(await migrate(database_url, directory=older)) == 7
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            """INSERT INTO applications (id, status, submitted_at, production_title, applicant_company, snapshot,
+                                         projected_seq)
+               VALUES ('PRM-W', 'withdrawn', '2026-10-01 02:00+00', 'Batal', 'PT Lama', '{}', 4)""")
+        await conn.execute(
+            """INSERT INTO clearances (application_id, agency, revision, status, outcome, requested_at, due_at,
+                                       breached_at, decided_at, turnaround_business_days, sla)
+               VALUES ('PRM-W', 'parks', 1, 'withdrawn', 'withdrawn', '2026-10-01 03:00+00', NULL, NULL, NULL, NULL,
+                       'at_risk'),
+                      ('PRM-W', 'police', 1, 'withdrawn', 'withdrawn', '2026-10-01 03:00+00', '2026-10-03 09:00+00',
+                       '2026-10-03 09:00+00', NULL, NULL, 'breached'),
+                      ('PRM-W', 'fire', 1, 'submitted', NULL, '2026-10-02 03:00+00', NULL, NULL, NULL, NULL,
+                       'at_risk'),
+                      ('PRM-W', 'district', 1, 'approved', 'approved', '2026-10-02 03:00+00', NULL, NULL,
+                       '2026-10-05 03:00+00', 3, 'met')""")
+        counted = "SELECT sum(requests), sum(decided), sum(breached), sum(open), sum(open_at_risk) FROM {}"
+        before = [tuple(await conn.fetchrow(counted.format(t))) for t in ("sla_daily", "sla_monthly")]
+        assert before == [(4, 1, 1, 3, 2)] * 2
+    finally:
+        await conn.close()
+
+    assert await migrate(database_url) == [m.name for m in discover() if m.version > 7]
+
+    after = [tuple((await _fetch(database_url, counted.format(t)))[0]) for t in ("sla_daily", "sla_monthly")]
+    assert after == [(4, 1, 1, 1, 1)] * 2  # only fire is open (and at risk)
+    per_agency = await _fetch(database_url, "SELECT agency, requests, open, open_at_risk FROM sla_monthly "
+                                            "ORDER BY agency")
+    assert [tuple(r) for r in per_agency] == [("district", 1, 0, 0), ("fire", 1, 1, 1), ("parks", 1, 0, 0),
+                                              ("police", 1, 0, 0)]

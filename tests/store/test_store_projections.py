@@ -9,14 +9,16 @@ import asyncpg
 import pytest
 from store_samples import (
     APPLICATION_ID,
+    ORGANISATION_ID,
     PERMIT_NUMBER,
     WORKFLOW_ID,
+    at,
     view_in_review,
     view_issued,
 )
 
 from domain.calendar import business_days_between
-from schemas.status import PermitStatusView
+from schemas.status import ApplicationStatus, ClearanceStatus, ClearanceView, PermitStatusView, SlaState
 from store import audit
 from store.pool import open_pool
 from store.projections import actor_of, fetch_application, project_application
@@ -49,6 +51,9 @@ async def assert_read_model_is(pool: asyncpg.Pool, view: PermitStatusView, seq: 
     assert a["paid_at"] == view.fees.paid_at
     assert a["next_deadline"] == view.next_deadline
     assert a["earliest_feasible_start"] == view.earliest_feasible_start
+    assert a["organisation_id"] == view.organisation_id
+    assert a["revision"] == view.revision
+    assert a["awaiting_expedite"] == view.awaiting_expedite
     assert a["snapshot"] == view.model_dump(mode="json")
     assert a["projected_seq"] == seq
     assert await fetch_application(pool, view.id) == view
@@ -59,7 +64,7 @@ async def assert_read_model_is(pool: asyncpg.Pool, view: PermitStatusView, seq: 
         assert (row["agency"], row["revision"], row["status"], row["reference"]) == (
             c.agency, c.revision, c.status.value, c.reference)
         for column in ("requested_at", "accepted_at", "due_at", "final_deadline_at", "reminded_at", "breached_at",
-                       "decided_at", "reason", "failed_attempts", "conditions"):
+                       "decided_at", "reason", "failed_attempts", "conditions", "needs_officer"):
             assert row[column] == getattr(c, column), column
         assert row["sla"] == (c.sla.value if c.sla else None)
         assert row["outcome"] == (c.status.value if c.status.is_final else None)
@@ -139,6 +144,105 @@ async def test_concurrent_projections_write_once_and_keep_one_chain(pool: asyncp
     assert sorted(results) == [False, False, False, True, True]
     assert await pool.fetchval("SELECT count(*) FROM timeline_events") == 2 * len(one.timeline)
     assert await audit.verify(pool) == audit.VerifyResult(ok=True, rows=2 * len(one.timeline))
+
+
+async def test_the_queue_columns_follow_the_view(pool: asyncpg.Pool):
+    """Ownership, revision, an expedite request and an officer flag are written, and cleared, from the view."""
+    early = view_in_review().model_copy(update={"awaiting_expedite": True})
+    assert await project(pool, 4, early) is True
+    await assert_read_model_is(pool, early, 4)
+    assert await pool.fetchval("SELECT awaiting_expedite FROM applications") is True
+    flagged = await pool.fetch("SELECT agency FROM clearances WHERE needs_officer")
+    assert [r["agency"] for r in flagged] == ["police"]
+
+    later = view_issued()
+    assert await project(pool, 12, later) is True
+    assert await project(pool, 6, early) is False  # a late retry of the old view changes nothing back
+
+    await assert_read_model_is(pool, later, 12)
+    row = await pool.fetchrow("SELECT organisation_id, revision, awaiting_expedite FROM applications")
+    assert dict(row) == {"organisation_id": ORGANISATION_ID, "revision": 2, "awaiting_expedite": False}
+    assert await pool.fetchval("SELECT count(*) FROM clearances WHERE needs_officer") == 0
+
+
+def view_amended() -> PermitStatusView:
+    """Revision 2 of `view_in_review` plus a decided district clearance: heritage requested again, police and
+    district no longer routed, parks added."""
+    early = view_in_review()
+    heritage = early.clearances[0].model_copy(update={
+        "revision": 2, "reference": f"{APPLICATION_ID}:heritage:r2", "requested_at": at(8, 10), "accepted_at": at(8, 11),
+        "due_at": at(13, 17), "final_deadline_at": at(17, 17), "failed_attempts": 0, "outages": [],
+    })
+    parks = ClearanceView(agency="parks", revision=2, status=ClearanceStatus.submitted, requested_at=at(8, 10),
+                          accepted_at=at(8, 10, 5), due_at=at(13, 17), sla=SlaState.on_track)
+    return early.model_copy(update={"status": ApplicationStatus.in_review, "revision": 2,
+                                    "clearances": [heritage, parks]})
+
+
+def with_district(view: PermitStatusView) -> PermitStatusView:
+    district = ClearanceView(agency="district", status=ClearanceStatus.approved, requested_at=at(3, 9, 3),
+                             accepted_at=at(3, 10), decided_at=at(5, 10), sla=SlaState.met)
+    police = view.clearances[1].model_copy(update={"sla": SlaState.at_risk})
+    return view.model_copy(update={"clearances": [view.clearances[0], police, district]})
+
+
+async def clearance_rows(pool: asyncpg.Pool) -> dict[tuple[str, int], dict]:
+    rows = await pool.fetch("SELECT agency, revision, status, outcome, reason, decided_at, needs_officer "
+                            "FROM clearances ORDER BY agency, revision")
+    return {(r["agency"], r["revision"]): dict(r) for r in rows}
+
+
+async def test_an_amendment_withdraws_the_undecided_requests_it_superseded(pool: asyncpg.Pool):
+    """Older revisions stay as history: undecided ones are withdrawn (superseded, or no longer routed), decided
+    ones keep their decision; none of them counts as open any more, and retries change nothing."""
+    early = with_district(view_in_review())
+    assert await project(pool, 5, early) is True
+    assert await pool.fetchval("SELECT sum(open) FROM sla_daily") == 2  # heritage and police
+
+    amended = view_amended()
+    assert await project(pool, 9, amended) is True
+
+    rows = await clearance_rows(pool)
+    assert set(rows) == {("district", 1), ("heritage", 1), ("heritage", 2), ("parks", 2), ("police", 1)}
+    assert {k: (v["status"], v["outcome"], v["reason"], v["decided_at"], v["needs_officer"])
+            for k, v in rows.items() if k[1] == 1} == {
+        ("heritage", 1): ("withdrawn", "withdrawn", "superseded by revision 2", None, False),
+        ("police", 1): ("withdrawn", "withdrawn", "no longer required after amendment", None, False),
+        ("district", 1): ("approved", "approved", None, at(5, 10), False),
+    }
+    assert (rows["heritage", 2]["status"], rows["parks", 2]["status"]) == ("submitted", "submitted")
+    figures = await pool.fetchrow("SELECT sum(requests) AS requests, sum(decided) AS decided, sum(open) AS open, "
+                                  "sum(open_at_risk) AS at_risk FROM sla_daily")
+    assert dict(figures) == {"requests": 5, "decided": 1, "open": 2, "at_risk": 0}  # heritage r2 and parks
+    assert await fetch_application(pool, APPLICATION_ID) == amended
+
+    # a retry, a later event with the same clearances, a late retry of the old view: nothing changes back
+    assert await project(pool, 9, amended) is False
+    later = amended.model_copy(update={"timeline": [*amended.timeline, *view_issued().timeline[5:6]]})
+    assert await project(pool, 10, later) is True
+    assert await project(pool, 6, early) is False
+    assert await clearance_rows(pool) == rows
+    again = await pool.fetchrow("SELECT sum(requests) AS requests, sum(decided) AS decided, sum(open) AS open, "
+                                "sum(open_at_risk) AS at_risk FROM sla_daily")
+    assert again == figures
+    assert await audit.verify(pool) == audit.VerifyResult(ok=True, rows=len(later.timeline))
+
+
+async def test_a_request_decided_before_the_amendment_keeps_its_decision(pool: asyncpg.Pool):
+    """Requested again after a decision: the decided older revision is history as it was, not withdrawn."""
+    issued = view_issued()
+    assert await project(pool, 12, issued) is True
+    amended = view_amended().model_copy(update={"revision": 3, "clearances": [
+        c.model_copy(update={"revision": 3}) for c in view_amended().clearances]})
+    assert await project(pool, 15, amended) is True
+
+    rows = await clearance_rows(pool)
+    assert {k: (v["status"], v["outcome"]) for k, v in rows.items()} == {
+        ("heritage", 1): ("approved_with_conditions", "approved_with_conditions"),
+        ("police", 1): ("approved", "approved"),
+        ("heritage", 3): ("submitted", None),
+        ("parks", 3): ("submitted", None),
+    }
 
 
 async def test_fetch_application_of_an_unknown_id_is_none(pool: asyncpg.Pool):
