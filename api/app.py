@@ -12,7 +12,18 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 from temporalio.client import Client
 
-from api import health, listing, permits, problems, reports, verify, webhooks
+from api import (
+    actions,
+    health,
+    listing,
+    officer,
+    permits,
+    problems,
+    reports,
+    verify,
+    webhooks,
+)
+from api.access import IDEMPOTENCY_DESCRIPTION, IDEMPOTENCY_HEADER, MAX_KEY_LENGTH
 from api.context import ApiContext
 from config.secrets import webhook_secret
 from config.settings import Settings
@@ -54,7 +65,7 @@ def create_app(
     )
     app.state.read_model = pool
     problems.install(app)
-    for module in (permits, listing, reports, webhooks, verify, health):
+    for module in (permits, listing, actions, officer, reports, webhooks, verify, health):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
@@ -72,6 +83,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             components.setdefault(name, definition)
         components[model.__name__] = model_schema
     _problem_documents_for_validation_errors(schema)
+    _problem_media_type(schema)
+    _required_idempotency_keys(schema)
     app.openapi_schema = schema
     return schema
 
@@ -89,3 +102,26 @@ def _problem_documents_for_validation_errors(schema: dict[str, Any]) -> None:
     components = schema.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
+
+
+def _problem_media_type(schema: dict[str, Any]) -> None:
+    """Error answers are `application/problem+json`: say so wherever a ProblemDocument is documented."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for code, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                body = content.get("application/json")
+                if code[:1] in "45" and body and body.get("schema", {}).get("$ref", "").endswith("/ProblemDocument"):
+                    content[problems.PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+
+
+def _required_idempotency_keys(schema: dict[str, Any]) -> None:
+    """The Idempotency-Key a route insists on is required (a missing one answers 400, not 422)."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "header" and parameter.get("name") == IDEMPOTENCY_HEADER \
+                        and parameter.get("description") == IDEMPOTENCY_DESCRIPTION:
+                    parameter["required"] = True
+                    parameter["schema"] = {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH,
+                                           "pattern": "\\S", "title": IDEMPOTENCY_HEADER}

@@ -1,4 +1,8 @@
-"""The permit list: filter by status and agency, search, and page with an opaque cursor (`GET /v1/permits`)."""
+"""The permit list: filter by status and agency, search, and page with an opaque cursor (`GET /v1/permits`).
+
+Lists only what the caller may see: an applicant its organisation's applications, an agency clerk those
+routed to its agency (naming no other agency), officers and auditors everything.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from api.auth import CurrentPrincipal, auth_responses
 from api.problems import ApiProblem, responses
 from api.reports import ReadModel
 from schemas.catalog import AgencyCode
@@ -23,11 +28,13 @@ MAX_QUERY_LENGTH = 200
     "",
     response_model=PermitPage,
     summary="List and search applications, newest first",
-    description="Filters combine. `q` is a case-insensitive substring of the applicant company, production "
-    "title, location names or permit number. Pass a page's `next_cursor` as `cursor` for the next page.",
-    responses=responses(422, 503),
+    description="Only what the caller may see. Filters combine. `q` is a case-insensitive substring of the "
+    "applicant company, production title, location names or permit number. Pass a page's `next_cursor` as "
+    "`cursor` for the next page.",
+    responses={**responses(422, 503), **auth_responses(forbidden=False)},
 )
 async def list_permits(
+    principal: CurrentPrincipal,
     pool: ReadModel,
     status: Annotated[ApplicationStatus | None, Query(description="Only applications in this status")] = None,
     agency: Annotated[AgencyCode | None, Query(description="Only applications routed to this agency")] = None,
@@ -42,11 +49,23 @@ async def list_permits(
             raise ApiProblem(
                 422, "invalid cursor", f"{err}.", kind="invalid-request", problems=[Problem(path="cursor", message=str(err))]
             ) from None
-    return await reports.list_permits(
+    scope: dict[str, str | None] = {}
+    if principal.is_applicant:
+        scope["organisation_id"] = principal.organisation_id or ""  # "" matches nothing: never "no scope"
+    elif principal.is_agency:
+        scope["agency_scope"] = principal.agency or ""
+    page = await reports.list_permits(
         pool,
         status=status.value if status else None,
         agency=agency.value if agency else None,
         q=q,
         cursor=cursor,
         limit=limit,
+        **scope,
     )
+    if principal.is_agency:  # a clerk learns nothing of the other agencies an application went to
+        page = page.model_copy(update={
+            "items": [item.model_copy(update={"agencies": [a for a in item.agencies if a == principal.agency]})
+                      for item in page.items]
+        })
+    return page

@@ -1,12 +1,16 @@
-"""The applicant API: submit an application, read its status, download its permit."""
+"""The applicant API: submit an application, read its status, download its permit.
+
+Who may do what is in api.access: applicants submit for their organisation; everyone with an account reads
+what their role lets them see (another organisation's application is a 404, never a 403).
+"""
 
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated, Literal
+from typing import Literal
 
 import structlog
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, ValidationError
 from temporalio.common import (
@@ -20,9 +24,11 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from api import temporal
+from api.access import Applicant, IdempotencyKey, record, shown_to, visible_status
+from api.auth import CurrentPrincipal, auth_responses
 from api.context import ApiContext, Context
 from api.problems import ApiProblem, invalid_body, responses
-from domain.ids import application_id_for_key, is_application_id
+from domain.ids import application_id_for_key
 from domain.planning import intake_problems, plan_application
 from schemas.application import PermitApplication
 from schemas.contracts import SEARCH_ATTR_STATUS, ApplicationPlan, PermitWorkflowInput
@@ -30,7 +36,6 @@ from schemas.problems import Problem
 from schemas.status import ApplicationStatus, PermitStatusView
 
 MAX_BODY_BYTES = 1_000_000
-MAX_KEY_LENGTH = 200
 MEMO_BODY_HASH = "body_sha256"
 STATUS_ATTRIBUTE = SearchAttributeKey.for_keyword(SEARCH_ATTR_STATUS)
 
@@ -61,17 +66,24 @@ async def read_body(request: Request) -> bytes:
     return body
 
 
-def not_found(application_id: str) -> ApiProblem:
-    return ApiProblem(404, "application not found", f"There is no application {application_id}.", kind="not-found")
+def parse_application(body: bytes) -> PermitApplication:
+    """The body as a PermitApplication; 422 problem listing every invalid field with its path."""
+    try:
+        return PermitApplication.model_validate_json(body)
+    except ValidationError as exc:
+        raise invalid_body(exc, "application") from None
 
 
 @router.post(
     "",
     status_code=202,
     response_model=SubmissionAccepted,
-    summary="Submit a permit application",
+    summary="Submit a permit application (applicant accounts)",
+    description="The application belongs to the caller's organisation. The same Idempotency-Key (within the "
+    "organisation) always answers the same application, never a second one.",
     responses={
         **responses(400, 409, 413, 422, 503),
+        **auth_responses(),
         202: {"description": "Accepted; the same Idempotency-Key always answers the same application"},
     },
     openapi_extra=_APPLICATION_BODY,
@@ -80,43 +92,29 @@ async def submit_application(
     request: Request,
     response: Response,
     ctx: Context,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            description="Required. Any unique string; sending the same key again returns the same application.",
-        ),
-    ] = None,
+    principal: Applicant,
+    key: IdempotencyKey,
 ) -> SubmissionAccepted:
-    key = (idempotency_key or "").strip()
-    if not key:
-        raise ApiProblem(
-            400,
-            "Idempotency-Key header missing",
-            "Send a unique Idempotency-Key header (e.g. a UUID) with each new application; "
-            "retries with the same key return the same application.",
-            kind="idempotency-key-missing",
-        )
-    if len(key) > MAX_KEY_LENGTH:
-        raise ApiProblem(400, "Idempotency-Key too long", f"Use at most {MAX_KEY_LENGTH} characters.",
-                         kind="idempotency-key-invalid")
-    body = await read_body(request)
-    try:
-        app = PermitApplication.model_validate_json(body)
-    except ValidationError as exc:
-        raise invalid_body(exc, "application") from None
-
-    application_id = application_id_for_key(key)
+    app = parse_application(await read_body(request))
+    organisation_id = principal.organisation_id or ""
+    application_id = application_id_for_key(key, scope=organisation_id)
     structlog.contextvars.bind_contextvars(application_id=application_id)
     body_hash = hashlib.sha256(app.model_dump_json().encode()).hexdigest()
     accepted = SubmissionAccepted(id=application_id, status_url=status_url(ctx, application_id))
     response.headers["Location"] = accepted.status_url
+    audit = {"organisation_id": organisation_id, "expedite": app.expedite.requested}
+
+    async def audited() -> SubmissionAccepted:
+        await record(request, ctx, actor=principal.actor, action="application_submitted",
+                     application_id=application_id, detail=audit,
+                     source_key=f"api:submit:{application_id}:{key}")
+        return accepted
 
     existing = await temporal.describe(ctx.temporal, application_id)
     if existing is not None:
         _check_same_body(await existing.memo_value(MEMO_BODY_HASH, None), body_hash, application_id)
         log.info("submission replayed", status=existing.status.name if existing.status else None)
-        return accepted
+        return await audited()
 
     now = ctx.now()
     plan = plan_application(app, ctx.rules, now)
@@ -138,6 +136,7 @@ async def submit_application(
             PermitWorkflowInput(
                 application_id=application_id,
                 application=app,
+                organisation_id=principal.organisation_id,
                 submitted_at=now,
                 callback_base_url=ctx.settings.public_base_url,
                 public_base_url=ctx.settings.public_base_url,
@@ -154,7 +153,7 @@ async def submit_application(
         )
     except WorkflowAlreadyStartedError:
         log.info("submission replayed after the application closed")
-        return accepted
+        return await audited()
     except RPCError as err:
         raise temporal.unavailable(err) from err
     log.info(
@@ -165,7 +164,8 @@ async def submit_application(
         lead_time_ok=plan.lead_time_ok,
         expedite=app.expedite.requested,
     )
-    return accepted
+    audit.update(rule_set=plan.rule_set, agencies=[routed.agency.code.value for routed in plan.agencies])
+    return await audited()
 
 
 def status_url(ctx: ApiContext, application_id: str) -> str:
@@ -219,30 +219,28 @@ def _first_day_path(app: PermitApplication) -> str:
     "/{application_id}",
     response_model=PermitStatusView,
     summary="Where an application stands",
-    responses=responses(404, 503),
+    description="Applicants see their organisation's applications; officers and auditors every one; an agency "
+    "clerk those routed to its agency, with only its own clearance. Anything else is a 404.",
+    responses={**responses(404, 503), **auth_responses(forbidden=False)},
 )
-async def get_status(application_id: str, ctx: Context) -> PermitStatusView:
-    if not is_application_id(application_id):
-        raise not_found(application_id)
-    structlog.contextvars.bind_contextvars(application_id=application_id)
-    return await temporal.query_status(ctx.temporal, application_id, not_found=not_found(application_id))
+async def get_status(application_id: str, ctx: Context, principal: CurrentPrincipal) -> PermitStatusView:
+    return shown_to(principal, await visible_status(ctx, principal, application_id))
 
 
 @router.get(
     "/{application_id}/document",
     response_class=FileResponse,
     summary="The permit PDF",
+    description="For the owning organisation, officers, auditors and the agencies the application was routed to.",
     responses={
         **responses(404, 503),
+        **auth_responses(forbidden=False),
         200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
               "description": "The permit document (Indonesian and English)"},
     },
 )
-async def get_document(application_id: str, ctx: Context) -> FileResponse:
-    if not is_application_id(application_id):
-        raise not_found(application_id)
-    structlog.contextvars.bind_contextvars(application_id=application_id)
-    status = await temporal.query_status(ctx.temporal, application_id, not_found=not_found(application_id))
+async def get_document(application_id: str, ctx: Context, principal: CurrentPrincipal) -> FileResponse:
+    status = await visible_status(ctx, principal, application_id)
     if status.permit is None:
         raise ApiProblem(
             404,
@@ -260,4 +258,3 @@ async def get_document(application_id: str, ctx: Context) -> FileResponse:
             kind="document-missing",
         )
     return FileResponse(path, media_type="application/pdf", filename=f"{status.permit.number}.pdf")
-

@@ -1,4 +1,8 @@
-"""Officer reports from the read model: SLA figures per agency and the breach list (`/v1/sla/...`)."""
+"""Officer reports from the read model: SLA figures per agency and the breach list (`/v1/sla/...`).
+
+Officers and auditors read both. An agency clerk reads only its own agency's SLA row; the breach list,
+which names other agencies' applications, is not for clerks (403). Applicants: 403.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from typing import Annotated
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Request
 
+from api.access import Reader, Staff
+from api.auth import auth_responses
 from api.context import Context
 from api.problems import ApiProblem, responses
 from schemas.problems import Problem
@@ -40,10 +46,12 @@ ReadModel = Annotated[asyncpg.Pool, Depends(read_model)]
     summary="SLA figures per agency",
     description="Clearances requested (or accepted) on the Jakarta dates `from`..`to` (both inclusive, both "
     "optional): requests, decided, met, breached, open, open at risk, median and p90 turnaround in business "
-    "days, deemed approvals, and minutes of outage within the window.",
-    responses=responses(422, 503),
+    "days, deemed approvals, and minutes of outage within the window. Officers and auditors see every agency; "
+    "an agency clerk only its own.",
+    responses={**responses(422, 503), **auth_responses()},
 )
 async def agency_sla(
+    principal: Reader,
     ctx: Context,
     pool: ReadModel,
     start: Annotated[dt.date | None, Query(alias="from", description="First Jakarta date (YYYY-MM-DD)")] = None,
@@ -58,17 +66,22 @@ async def agency_sla(
             kind="invalid-request",
             problems=[Problem(path="from", message=message), Problem(path="to", message=message)],
         )
-    return await reports.agency_sla(pool, start, end, ctx.now())
+    rows = await reports.agency_sla(pool, start, end, ctx.now())
+    if principal.is_agency:
+        rows = [row for row in rows if row.agency == principal.agency]
+    return rows
 
 
 @router.get(
     "/breaches",
     response_model=list[BreachRow],
     summary="Clearances past their due time, oldest first",
-    description="Open breaches and those decided late, by due time (oldest first), at most `limit`.",
-    responses=responses(422, 503),
+    description="Open breaches and those decided late, by due time (oldest first), at most `limit`. "
+    "Officers and auditors.",
+    responses={**responses(422, 503), **auth_responses()},
 )
 async def breach_list(
+    principal: Staff,
     ctx: Context,
     pool: ReadModel,
     open_only: Annotated[bool, Query(alias="open", description="Only clearances not decided yet")] = False,

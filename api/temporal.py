@@ -12,17 +12,29 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.problems import ApiProblem
 from schemas.contracts import PermitWorkflowInput
+from schemas.problems import Problem
 from schemas.status import PermitStatusView
 
 PERMIT_WORKFLOW = "PermitApplicationWorkflow"
 CLEARANCE_WORKFLOW = "AgencyClearanceWorkflow"
 STATUS_QUERY = "status"
 RPC_TIMEOUT = timedelta(seconds=10)
+UPDATE_TIMEOUT = timedelta(seconds=30)  # an update may run activities (an amendment plans again) before it answers
+
+# ApplicationError types a workflow raises when an update does not fit the application's state (→ 409);
+# any other refusal is a problem with the request itself (→ 422). Types ending in "Conflict" are conflicts too.
+CONFLICT_ERROR_TYPES = frozenset({
+    "AlreadyFinal", "ApplicationFinal", "ApplicationClosed", "InvalidState", "WrongState", "StateConflict",
+    "NotAllowedNow", "Conflict",
+})
 
 log = structlog.get_logger("jfc.api")
 
@@ -101,3 +113,69 @@ async def start_input(client: Client, application_id: str) -> PermitWorkflowInpu
     except Exception as err:  # a run started with another input shape (e.g. after continue-as-new)
         log.warning("cannot read the workflow's start input", error_type=type(err).__name__)
     return None
+
+
+async def update(
+    client: Client,
+    application_id: str,
+    name: str,
+    arg: Any,
+    *,
+    update_id: str,
+    result_type: type,
+    not_found: ApiProblem,
+    closed: ApiProblem,
+) -> Any:
+    """Run the workflow update `name` and return its result; `update_id` makes a retried call return the same result.
+
+    A refusal by the workflow (its validator or handler raised ApplicationError) is a 422 problem carrying the
+    workflow's message, or 409 when its type says the application's state does not allow it (CONFLICT_ERROR_TYPES).
+    """
+    handle = client.get_workflow_handle(application_id)
+    try:
+        return await handle.execute_update(name, arg, id=update_id, result_type=result_type, rpc_timeout=UPDATE_TIMEOUT)
+    except WorkflowUpdateFailedError as err:
+        raise update_refused(name, err.cause) from err
+    except WorkflowUpdateRPCTimeoutOrCancelledError as err:
+        raise unavailable(err) from err
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise unavailable(err) from err
+        description = await describe(client, application_id)
+        if description is not None and description.status != WorkflowExecutionStatus.RUNNING:
+            raise closed from err
+        raise not_found from err
+
+
+def update_refused(name: str, cause: BaseException) -> ApiProblem:
+    """The problem document for an update the workflow refused."""
+    if not isinstance(cause, ApplicationError):
+        log.warning("workflow update failed", update=name, error_type=type(cause).__name__, error=str(cause))
+        return ApiProblem(
+            500, "internal error", "Something went wrong on our side and has been logged; try again later.",
+            kind="internal",
+        )
+    error_type = cause.type or ""
+    conflict = error_type in CONFLICT_ERROR_TYPES or error_type.endswith("Conflict")
+    message = cause.message or str(cause)
+    log.info("workflow update refused", update=name, error_type=error_type, conflict=conflict)
+    return ApiProblem(
+        409 if conflict else 422,
+        "not possible in the application's current state" if conflict else "refused by the application",
+        f"{message}." if message and not message.endswith((".", "!", "?")) else message,
+        kind="state-conflict" if conflict else "update-refused",
+        problems=_detail_problems(cause),
+    )
+
+
+def _detail_problems(cause: ApplicationError) -> list[Problem]:
+    """Field problems a workflow attached as details: `[{"path": ..., "message": ...}, ...]` (or one such list)."""
+    found: list[Problem] = []
+    for detail in cause.details:
+        items = detail if isinstance(detail, list) else [detail]
+        for item in items:
+            if isinstance(item, dict) and isinstance(item.get("path"), str) and isinstance(item.get("message"), str):
+                found.append(Problem(path=item["path"], message=item["message"]))
+            elif isinstance(item, Problem):
+                found.append(item)
+    return found

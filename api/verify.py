@@ -104,6 +104,8 @@ def prefers_json(accept: str | None) -> bool:
         **responses(404, 503),
         200: {"content": {"text/html": {"schema": {"type": "string"}}},
               "description": "The permit's public facts"},
+        404: {**responses(404)[404], "content": {"text/html": {"schema": {"type": "string"}}},
+              "description": "No permit has this number (a problem document, or a page for browsers)"},
     },
 )
 async def verify_permit(

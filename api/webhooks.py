@@ -1,4 +1,9 @@
-"""Signed webhooks into the API: agency decisions and payments (`X-JFC-Signature`)."""
+"""Signed webhooks into the API: agency decisions and payments (`X-JFC-Signature`).
+
+No bearer token: the HMAC signature is the credential. No Idempotency-Key either: `decision_id` and
+`payment_id` are the keys (a replay is accepted again and applied once). Each is audited as the agency
+(`agency:<code>`) or the payment provider (`payments`).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, ValidationError
 
 from api import temporal
+from api.access import record
 from api.context import ApiContext, Context
 from api.permits import read_body
 from api.problems import ApiProblem, invalid_body, responses
@@ -117,6 +123,12 @@ async def agency_decision(code: str, request: Request, ctx: Context, signature: 
         ),
     )
     log.info("agency decision accepted", outcome=decision.status.value)
+    await record(
+        request, ctx, actor=f"agency:{code}", action="agency_decision", application_id=match["application_id"],
+        detail={"agency": code, "revision": int(match["revision"]), "decision_id": decision.decision_id,
+                "outcome": decision.status.value, "conditions": len(decision.conditions)},
+        source_key=f"api:agency_decision:{code}:{decision.decision_id}",
+    )
     return Accepted()
 
 
@@ -162,4 +174,10 @@ async def payment_webhook(request: Request, ctx: Context, signature: SignatureHe
         ),
     )
     log.info("payment accepted", amount_idr=payment.amount_idr)
+    await record(
+        request, ctx, actor="payments", action="payment_received", application_id=application_id,
+        detail={"payment_id": payment.payment_id, "amount_idr": payment.amount_idr,
+                "paid_at": payment.paid_at.isoformat()},
+        source_key=f"api:payment:{payment.payment_id}",
+    )
     return Accepted()

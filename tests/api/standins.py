@@ -1,16 +1,38 @@
-"""Stand-ins for the permit and clearance workflows: same names, signals and query as the real ones, no logic.
+"""Stand-ins for the permit and clearance workflows: same names, signals, query and updates as the real ones, little logic.
 
-They record what the API sends them, so API tests do not depend on the real workflows.
+They record what the API sends them, so API tests do not depend on the real workflows. Their update
+validators refuse like the real ones would: an application already final (ApplicationError type
+"AlreadyFinal", a state conflict), an unknown information request or agency ("InvalidRequest"), and an
+amendment whose production title is REFUSE ("InvalidAmendment", with a field problem in its details).
 """
 
 from __future__ import annotations
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from schemas.contracts import PermitWorkflowInput
-    from schemas.decisions import AgencyDecision, Payment
-    from schemas.status import ApplicationStatus, PermitStatusView
+    from schemas.contracts import (
+        UPDATE_AMEND,
+        UPDATE_ANSWER,
+        UPDATE_CANCEL,
+        UPDATE_DECIDE,
+        PermitWorkflowInput,
+    )
+    from schemas.decisions import (
+        AgencyDecision,
+        Amendment,
+        AmendmentResult,
+        CancelRequest,
+        InformationAnswer,
+        OfficerDecision,
+        OfficerDecisionKind,
+        Payment,
+    )
+    from schemas.status import ApplicationStatus, PermitStatusView, TimelineEvent
+
+FINAL = {ApplicationStatus.completed, ApplicationStatus.rejected, ApplicationStatus.withdrawn, ApplicationStatus.lapsed}
+REFUSED_TITLE = "REFUSE"
 
 
 @workflow.defn(name="PermitApplicationWorkflow")
@@ -21,11 +43,13 @@ class StandInPermitWorkflow:
         self.view = PermitStatusView(
             id=input.application_id,
             status=ApplicationStatus.submitted,
+            organisation_id=input.organisation_id,
             submitted_at=input.submitted_at,
             production_title=input.application.production.title,
             applicant_company=input.application.applicant.company,
         )
         self.payments: list[Payment] = []
+        self.updates: list[str] = []  # "<update name>:<actor>", in the order they were applied
         self.finished = False
 
     @workflow.run
@@ -43,6 +67,73 @@ class StandInPermitWorkflow:
     @workflow.signal(name="payment_received")
     def payment_received(self, payment: Payment) -> None:
         self.payments.append(payment)
+
+    @workflow.query(name="updates")
+    def applied_updates(self) -> list[str]:
+        return self.updates
+
+    def _not_final(self) -> None:
+        if self.view.status in FINAL:
+            raise ApplicationError(f"application {self.view.id} is already {self.view.status.value}",
+                                   type="AlreadyFinal")
+
+    def _event(self, event: str, detail: str) -> None:
+        self.view.timeline.append(TimelineEvent(at=workflow.now(), event=event, detail=detail))
+
+    @workflow.update(name=UPDATE_AMEND)
+    def amend(self, amendment: Amendment) -> AmendmentResult:
+        self.updates.append(f"{UPDATE_AMEND}:{amendment.actor}")
+        self.view.revision += 1
+        self.view.production_title = amendment.application.production.title
+        self._event("amended", f"revision {self.view.revision}")
+        return AmendmentResult(revision=self.view.revision, kept=sorted({c.agency for c in self.view.clearances}))
+
+    @amend.validator
+    def _validate_amend(self, amendment: Amendment) -> None:
+        self._not_final()
+        if amendment.application.production.title == REFUSED_TITLE:
+            raise ApplicationError("the production title may not change after submission",
+                                   [{"path": "production.title", "message": "may not change"}],
+                                   type="InvalidAmendment")
+
+    @workflow.update(name=UPDATE_CANCEL)
+    def cancel(self, request: CancelRequest) -> PermitStatusView:
+        self.updates.append(f"{UPDATE_CANCEL}:{request.actor}")
+        self.view.status = ApplicationStatus.withdrawn
+        self._event("withdrawn", "cancelled by the applicant")
+        return self.view
+
+    @cancel.validator
+    def _validate_cancel(self, request: CancelRequest) -> None:
+        self._not_final()
+
+    @workflow.update(name=UPDATE_ANSWER)
+    def answer_information(self, answer: InformationAnswer) -> PermitStatusView:
+        self.updates.append(f"{UPDATE_ANSWER}:{answer.request_id}")
+        for clearance in self.view.clearances:  # the request stays open, so the same one can be answered again
+            if clearance.information_request_id == answer.request_id:
+                self._event("information_answered", f"{clearance.agency}: request {answer.request_id}")
+        return self.view
+
+    @answer_information.validator
+    def _validate_answer(self, answer: InformationAnswer) -> None:
+        self._not_final()
+        if all(c.information_request_id != answer.request_id for c in self.view.clearances):
+            raise ApplicationError(f"no open information request has the id {answer.request_id}",
+                                   type="InvalidRequest")
+
+    @workflow.update(name=UPDATE_DECIDE)
+    def decide(self, decision: OfficerDecision) -> PermitStatusView:
+        self.updates.append(f"{UPDATE_DECIDE}:{decision.officer}")
+        self._event("officer_decision", f"{decision.agency}: {decision.outcome.value} by {decision.officer}")
+        return self.view
+
+    @decide.validator
+    def _validate_decide(self, decision: OfficerDecision) -> None:
+        self._not_final()
+        if decision.kind is not OfficerDecisionKind.expedite and \
+                decision.agency not in {c.agency for c in self.view.clearances}:
+            raise ApplicationError(f"{decision.agency} is not an agency of this application", type="InvalidRequest")
 
     @workflow.signal(name="test_set_view")
     def set_view(self, view: PermitStatusView) -> None:

@@ -43,7 +43,8 @@ async def test_openapi_documents_every_endpoint_and_resolves_every_reference(api
     submit = paths["/v1/permits"]["post"]
     assert submit["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/PermitApplication")
     assert {"202", "400", "409", "422"} <= set(submit["responses"])
-    assert submit["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ProblemDocument")
+    assert submit["responses"]["422"]["content"]["application/problem+json"]["schema"]["$ref"].endswith(
+        "/ProblemDocument")
     assert "HTTPValidationError" not in schemas
     decision = paths["/v1/agencies/{code}/decisions"]["post"]
     assert {"202", "401", "404", "409", "422"} <= set(decision["responses"])
@@ -70,8 +71,10 @@ async def test_an_unexpected_error_is_a_500_without_details(api: Api) -> None:
     def broken_clock() -> dt.datetime:
         raise RuntimeError("secret internals /etc/passwd")
 
-    app = create_app(api.settings, api.temporal, api.rules, secrets=lambda ref: b"s", clock=broken_clock)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://jfc.test") as http:
+    app = create_app(api.settings, api.temporal, api.rules, secrets=lambda ref: b"s", clock=broken_clock,
+                     pool=api.pool)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://jfc.test",
+                                 headers=api.as_("applicant")) as http:
         response = await http.post("/v1/permits", json=sample_body(), headers={"Idempotency-Key": str(uuid.uuid4())})
 
     assert response.status_code == 500

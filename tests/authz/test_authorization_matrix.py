@@ -1,0 +1,243 @@
+"""Every endpoint × every role × own or another's application: allowed, 401, 403 or 404, and nothing leaks.
+
+Own/other per role: an applicant's own is its organisation's application (A for PT Contoh Film, B for PT
+Lain Sinema); an agency clerk's own is the application routed to its agency (A for parks, B for police);
+officers and auditors see both (A is "own", B "other"). Another organisation's application answers 404,
+never 403, so its existence is not revealed; a role that may never call an endpoint answers 403.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from domain.signatures import SIGNATURE_HEADER, sign
+from tests.api.conftest import SECRETS
+from tests.authz.conftest import Seeded, World
+
+ANON, APP_A, APP_B, OFFICER, AUDITOR, PARKS, POLICE = (
+    None, "applicant", "applicant_b", "officer", "auditor", "agency:parks", "agency:police")
+ROLES = [ANON, APP_A, APP_B, OFFICER, AUDITOR, PARKS, POLICE]
+OWN = {ANON: "a", APP_A: "a", APP_B: "b", OFFICER: "a", AUDITOR: "a", PARKS: "a", POLICE: "b"}
+OTHER = {ANON: "b", APP_A: "b", APP_B: "a", OFFICER: "b", AUDITOR: "b", PARKS: "b", POLICE: "a"}
+
+
+@dataclass
+class Endpoint:
+    name: str
+    method: str
+    path: Callable[[Seeded], str]
+    body: Callable[[Seeded], Any] | None = None
+    keyed: bool = False  # sends an Idempotency-Key
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _by_role(**statuses: tuple[int, int]) -> dict[str | None, tuple[int, int]]:
+    names = {"anon": ANON, "app_a": APP_A, "app_b": APP_B, "officer": OFFICER, "auditor": AUDITOR,
+             "parks": PARKS, "police": POLICE}
+    return {names[k]: v for k, v in statuses.items()}
+
+
+READ_OWN = _by_role(anon=(401, 401), app_a=(200, 404), app_b=(200, 404), officer=(200, 200), auditor=(200, 200),
+                    parks=(200, 404), police=(200, 404))
+ACT_OWN = _by_role(anon=(401, 401), app_a=(200, 404), app_b=(200, 404), officer=(200, 200), auditor=(403, 403),
+                   parks=(403, 403), police=(403, 403))
+EVERYONE = _by_role(anon=(401, 401), app_a=(200, 200), app_b=(200, 200), officer=(200, 200), auditor=(200, 200),
+                    parks=(200, 200), police=(200, 200))
+STAFF = _by_role(anon=(401, 401), app_a=(403, 403), app_b=(403, 403), officer=(200, 200), auditor=(200, 200),
+                 parks=(403, 403), police=(403, 403))
+STAFF_AND_CLERKS = {**STAFF, PARKS: (200, 200), POLICE: (200, 200)}
+OFFICER_ONLY = {**STAFF, AUDITOR: (403, 403)}
+APPLICANTS = _by_role(anon=(401, 401), app_a=(202, 202), app_b=(202, 202), officer=(403, 403),
+                      auditor=(403, 403), parks=(403, 403), police=(403, 403))
+PUBLIC = {role: (200, 200) for role in ROLES}
+
+
+def _agency_of(target: Seeded, world: World) -> str:
+    return "parks" if target is world.a else "police"
+
+
+def endpoints(world: World) -> list[tuple[Endpoint, dict[str | None, tuple[int, int]]]]:
+    return [
+        (Endpoint("status", "GET", lambda t: f"/v1/permits/{t.id}"), READ_OWN),
+        (Endpoint("document", "GET", lambda t: f"/v1/permits/{t.id}/document"), READ_OWN),
+        (Endpoint("list", "GET", lambda t: "/v1/permits"), EVERYONE),
+        (Endpoint("submit", "POST", lambda t: "/v1/permits", body=lambda t: t.body, keyed=True), APPLICANTS),
+        (Endpoint("amend", "POST", lambda t: f"/v1/permits/{t.id}/amendments", body=lambda t: t.body, keyed=True),
+         ACT_OWN),
+        (Endpoint("information", "POST", lambda t: f"/v1/permits/{t.id}/information", keyed=True,
+                  body=lambda t: {"request_id": "info-A" if t is world.a else "info-B", "answer": "Jam 6 pagi"}),
+         ACT_OWN),
+        (Endpoint("decide", "POST", lambda t: f"/v1/officer/permits/{t.id}/decisions", keyed=True,
+                  body=lambda t: {"kind": "clearance", "agency": _agency_of(t, world), "outcome": "approved",
+                                  "reason": "The agency confirmed by phone"}),
+         OFFICER_ONLY),
+        (Endpoint("queue", "GET", lambda t: "/v1/officer/queue"), STAFF),
+        (Endpoint("sla agencies", "GET", lambda t: "/v1/sla/agencies"), STAFF_AND_CLERKS),
+        (Endpoint("sla breaches", "GET", lambda t: "/v1/sla/breaches"), STAFF),
+        (Endpoint("verify", "GET", lambda t: f"/v1/verify/{t.number}", headers={"Accept": "application/json"}),
+         PUBLIC),
+        (Endpoint("healthz", "GET", lambda t: "/healthz"), PUBLIC),
+        (Endpoint("openapi", "GET", lambda t: "/openapi.json"), PUBLIC),
+    ]
+
+
+# Cancelling is final, so its cases run last and in this order: refusals first, then each application is
+# cancelled once (200) and a second cancel by another allowed caller is a state conflict (409): it got
+# through authorization to the workflow.
+CANCEL_CASES = [
+    (ANON, "a", 401), (ANON, "b", 401),
+    (AUDITOR, "a", 403), (PARKS, "a", 403), (POLICE, "b", 403),
+    (APP_A, "b", 404), (APP_B, "a", 404),
+    (OFFICER, "a", 200), (APP_A, "a", 409),
+    (APP_B, "b", 200), (OFFICER, "b", 409),
+]
+
+# What each role must never read: another organisation's application (id and title), another agency's clearance.
+def forbidden_text(world: World, role: str | None) -> list[str]:
+    return {
+        APP_A: [world.b.id, world.b.title],
+        APP_B: [world.a.id, world.a.title, world.c.id, world.c.title],
+        PARKS: [world.b.id, world.b.title, "police"],
+        POLICE: [world.a.id, world.a.title, "parks"],
+    }.get(role, [])
+
+
+async def call(world: World, endpoint: Endpoint, role: str | None, target: Seeded) -> Any:
+    headers = {**world.headers(role), **endpoint.headers}
+    if endpoint.keyed:
+        headers["Idempotency-Key"] = str(uuid.uuid4())
+    content = None
+    if endpoint.body is not None:
+        content = json.dumps(endpoint.body(target)).encode()
+        headers["Content-Type"] = "application/json"
+    return await world.http.request(endpoint.method, endpoint.path(target), headers=headers, content=content)
+
+
+def check(world: World, label: str, role: str | None, response: Any, expected: int, mismatches: list[str],
+          *, leaks: bool = True, challenge: str = "bearer") -> None:
+    if response.status_code != expected:
+        mismatches.append(f"{label} as {role or 'anonymous'}: {response.status_code}, expected {expected}: "
+                          f"{response.text[:200]}")
+    if response.status_code == 401 and challenge not in response.headers.get("www-authenticate", "").lower():
+        mismatches.append(f"{label} as {role or 'anonymous'}: 401 without a {challenge} challenge")
+    if response.status_code >= 400 and not response.headers["content-type"].startswith("application/problem+json"):
+        mismatches.append(f"{label} as {role or 'anonymous'}: {response.status_code} is not a problem document")
+    if leaks:
+        text = response.text
+        for secret in forbidden_text(world, role):
+            if secret in text:
+                mismatches.append(f"{label} as {role}: the body shows {secret!r}")
+
+
+async def test_every_endpoint_for_every_role_on_its_own_and_anothers_application(world: World) -> None:
+    mismatches: list[str] = []
+    targets = {"a": world.a, "b": world.b}
+    for endpoint, expected in endpoints(world):
+        for role in ROLES:
+            for which, status in zip(("own", "other"), expected[role], strict=True):
+                target = targets[OWN[role] if which == "own" else OTHER[role]]
+                response = await call(world, endpoint, role, target)
+                public = endpoint.name in ("verify", "openapi")  # public by design (the QR page names the permit)
+                check(world, f"{endpoint.method} {endpoint.name} ({which})", role, response, status, mismatches,
+                      leaks=not public)
+
+    # The signed webhooks take no bearer token: the signature is the credential.
+    clearance = await world.env.client.start_workflow("AgencyClearanceWorkflow", id=f"{world.a.id}:parks:r1",
+                                                      task_queue=world.settings.task_queue)
+    for path, secret_ref, body in (
+        ("/v1/agencies/parks/decisions", "parks",
+         {"decision_id": f"d-{uuid.uuid4()}", "reference": "P-1", "request_key": clearance.id, "status": "approved",
+          "conditions": [], "reason": None, "decided_at": world.clock.now.isoformat()}),
+        ("/v1/payments/webhook", "payments",
+         {"payment_id": f"p-{uuid.uuid4()}", "permit_id": world.a.id, "amount_idr": 1_500_000,
+          "paid_at": world.clock.now.isoformat()}),
+    ):
+        content = json.dumps(body).encode()
+        unsigned = await world.http.post(path, content=content, headers={"Content-Type": "application/json"})
+        check(world, f"POST {path} unsigned", None, unsigned, 401, mismatches, challenge="jfc-signature")
+        signed = await world.http.post(path, content=content, headers={
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(SECRETS[secret_ref], content, int(world.clock.now.timestamp()))})
+        check(world, f"POST {path} signed", None, signed, 202, mismatches)
+    await clearance.signal("test_finish")
+
+    cancel = Endpoint("cancel", "POST", lambda t: f"/v1/permits/{t.id}/cancel", keyed=True,
+                      body=lambda t: {"reason": "The shoot moved to Bandung"})
+    for role, which, status in CANCEL_CASES:
+        response = await call(world, cancel, role, targets[which])
+        check(world, f"POST cancel ({which})", role, response, status, mismatches)
+
+    assert not mismatches, "\n".join(mismatches)
+
+
+async def test_an_unknown_application_is_404_for_those_who_may_act(world: World) -> None:
+    unknown = "PRM-AAAAAAAAAAAA"
+    for role in (APP_A, OFFICER, AUDITOR, PARKS):
+        response = await world.http.get(f"/v1/permits/{unknown}", headers=world.headers(role))
+        assert response.status_code == 404, (role, response.text)
+    response = await world.http.post(
+        f"/v1/officer/permits/{unknown}/decisions",
+        json={"kind": "clearance", "agency": "parks", "outcome": "approved", "reason": "ok"},
+        headers=world.headers(OFFICER, **{"Idempotency-Key": str(uuid.uuid4())}),
+    )
+    assert response.status_code == 404
+
+
+async def test_another_organisations_application_looks_exactly_like_one_that_does_not_exist(world: World) -> None:
+    other = await world.http.get(f"/v1/permits/{world.b.id}", headers=world.headers(APP_A))
+    unknown = await world.http.get("/v1/permits/PRM-AAAAAAAAAAAA", headers=world.headers(APP_A))
+
+    assert other.status_code == unknown.status_code == 404
+    assert other.json() == unknown.json()
+
+
+@pytest.mark.parametrize(
+    ("role", "visible"),
+    [(APP_A, {"a", "c"}), (APP_B, {"b"}), (OFFICER, {"a", "b", "c"}), (AUDITOR, {"a", "b", "c"}),
+     (PARKS, {"a", "c"}), (POLICE, {"b", "c"})],
+)
+async def test_the_list_and_search_show_only_what_the_role_may_see(world: World, role: str, visible: set) -> None:
+    seeded = {"a": world.a, "b": world.b, "c": world.c}
+    listed = await world.http.get("/v1/permits", headers=world.headers(role))
+    assert listed.status_code == 200
+    assert {item["id"] for item in listed.json()["items"]} == {seeded[k].id for k in visible}
+
+    for key, application in seeded.items():
+        found = await world.http.get("/v1/permits", params={"q": application.title}, headers=world.headers(role))
+        assert [item["id"] for item in found.json()["items"]] == ([application.id] if key in visible else [])
+        by_number = await world.http.get("/v1/permits", params={"q": application.number}, headers=world.headers(role))
+        assert len(by_number.json()["items"]) == (1 if key in visible else 0)
+
+
+async def test_a_clerk_sees_only_its_own_clearance_of_a_shared_application(world: World) -> None:
+    for role, own, other in ((PARKS, "parks", "police"), (POLICE, "police", "parks")):
+        view = (await world.http.get(f"/v1/permits/{world.c.id}", headers=world.headers(role))).json()
+        assert [c["agency"] for c in view["clearances"]] == [own]
+        assert other not in json.dumps(view["timeline"])
+        assert any(own in event["detail"] for event in view["timeline"])
+        page = (await world.http.get("/v1/permits", params={"q": world.c.title}, headers=world.headers(role))).json()
+        assert page["items"][0]["agencies"] == [own]
+        document = await world.http.get(f"/v1/permits/{world.c.id}/document", headers=world.headers(role))
+        assert document.status_code == 200
+
+    officer = (await world.http.get(f"/v1/permits/{world.c.id}", headers=world.headers(OFFICER))).json()
+    assert sorted(c["agency"] for c in officer["clearances"]) == ["parks", "police"]
+
+
+async def test_reports_for_a_clerk_are_its_own_agency_and_for_staff_everything(world: World) -> None:
+    parks = (await world.http.get("/v1/sla/agencies", headers=world.headers(PARKS))).json()
+    assert [row["agency"] for row in parks] == ["parks"]
+    assert parks[0]["requests"] >= 1
+    everything = (await world.http.get("/v1/sla/agencies", headers=world.headers(AUDITOR))).json()
+    assert {"parks", "police"} <= {row["agency"] for row in everything}
+
+    breaches = (await world.http.get("/v1/sla/breaches", headers=world.headers(OFFICER))).json()
+    assert [row["application_id"] for row in breaches] == [world.b.id]
+    queue = (await world.http.get("/v1/officer/queue", headers=world.headers(AUDITOR))).json()
+    assert world.b.id in {item["application_id"] for item in queue}
