@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from api.app import create_app as create_api
+from activities.outbox_relay import OutboxRelay
 from config.secrets import webhook_secret
 from config.settings import Settings
 from domain.catalog import load_rule_set
@@ -24,7 +25,7 @@ from simulator.server import catalog_modes
 from store.accounts import create_account
 from store.pool import open_pool
 from tests.servers import free_port, serve
-from workers.worker import build_worker
+from workers.worker import applicant_secret, build_worker
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Stack:
     http: httpx.AsyncClient  # calls as the applicant
     pool: asyncpg.Pool
     officer: dict[str, str]  # headers to call as an officer
+    organisation_id: str  # the applicant's organisation
 
     async def submit(self, body: dict[str, Any], key: str) -> httpx.Response:
         return await self.http.post(f"{self.api}/v1/permits", json=body, headers={"Idempotency-Key": key})
@@ -92,7 +94,7 @@ async def stack(dev_env, task_queue: str, tmp_path: Path, database_url: str) -> 
         pool = await open_pool(database_url)
         stack_ctx.push_async_callback(pool.close)
         api = create_api(settings, dev_env.client, rules, secrets=secrets, pool=pool)
-        _, applicant = await create_account(pool, name="Sari", role="applicant", organisation="PT Contoh Film")
+        account, applicant = await create_account(pool, name="Sari", role="applicant", organisation="PT Contoh Film")
         _, officer = await create_account(pool, name="Officer Ani", role="officer")
         http = await stack_ctx.enter_async_context(
             httpx.AsyncClient(timeout=10.0, headers={"Authorization": f"Bearer {applicant}"})
@@ -101,7 +103,14 @@ async def stack(dev_env, task_queue: str, tmp_path: Path, database_url: str) -> 
         sim_url = await stack_ctx.enter_async_context(serve(simulator, sim_port))
         api_url = await stack_ctx.enter_async_context(serve(api, api_port))
         await stack_ctx.enter_async_context(build_worker(dev_env.client, settings, rules, agency_http, pool))
-        yield Stack(settings, rules, api_url, sim_url, http, pool, {"Authorization": f"Bearer {officer}"})
+        stop_relay = asyncio.Event()
+        relay = asyncio.create_task(OutboxRelay(pool, agency_http, applicant_secret(settings)).run(stop_relay, 0.1))
+        stack_ctx.push_async_callback(lambda: relay)  # awaited after stop_relay is set below
+        stack_ctx.callback(stop_relay.set)
+        yield Stack(
+            settings, rules, api_url, sim_url, http, pool, {"Authorization": f"Bearer {officer}"},
+            str(account.organisation_id),
+        )
 
 
 def first_feasible_day(weeks: int = 8) -> dt.date:
