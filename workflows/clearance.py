@@ -552,8 +552,7 @@ class AgencyClearanceWorkflow:
         v.status = ClearanceStatus.withdrawn
         v.needs_officer = False
         v.information_request_id = None
-        v.information_deadline_at = None
-        v.decided_at = workflow.now()
+        v.information_deadline_at = None  # decided_at stays empty: a withdrawn request was never decided
         await self._publish()
 
     async def _withdraw_at_agency(self) -> None:

@@ -59,6 +59,7 @@ async def test_a_cancellation_during_an_outage_reaches_the_agency_once_it_recove
     await eventually(withdrawn_at_agency, timeout=90)
     view = await eventually(lambda: _ended(stack, application_id))
     assert {c["agency"]: c["status"] for c in view["clearances"]} == {"parks": "withdrawn"}
+    assert view["clearances"][0]["decided_at"] is None  # withdrawn, never decided
     calls = (await stack.http.get(f"{stack.sim}/admin/agencies/parks/calls")).json()
     accepted_deletes = [c for c in calls if c["method"] == "DELETE" and c["status"] == 200]
     assert len(accepted_deletes) == 1, calls
