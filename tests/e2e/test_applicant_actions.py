@@ -102,3 +102,49 @@ async def test_the_applicant_webhook_gets_signed_notifications_once_each(stack: 
     keys = [key for key, _ in received]
     assert len(keys) == len(set(keys)), "a notification arrived twice"
     assert all(n["application_id"] == application_id for _, n in received)
+
+
+async def test_an_amendment_asks_again_only_the_agencies_whose_inputs_changed(stack: Stack) -> None:
+    for agency in ("parks", "heritage", "aviation"):
+        await stack.behave(agency, decision="approve", decision_delay_ms=100)
+    park, heritage = demo_applications(first_feasible_day())[0], demo_applications(first_feasible_day())[2]
+    body = {**park, "locations": [park["locations"][0], {**heritage["locations"][0], "drone": False}]}
+    application_id = (await stack.submit(body, key=str(uuid.uuid4()))).json()["id"]
+    await stack.wait_for(application_id, lambda v: v["status"] == "awaiting_payment")
+
+    async def amend(changed: dict) -> dict:
+        response = await stack.http.post(
+            f"{stack.api}/v1/permits/{application_id}/amendments",
+            json=changed, headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    # Move the park day: only parks is asked again.
+    moved = json.loads(json.dumps(body))
+    moved["locations"][0]["days"][0]["date"] = (first_feasible_day(weeks=9)).isoformat()
+    result = await amend(moved)
+    assert (result["revision"], result["requested_again"], result["added"]) == (2, ["parks"], [])
+    assert "heritage" in result["kept"]
+    await stack.wait_for(application_id, lambda v: v["status"] == "awaiting_payment" and v["revision"] == 2)
+    assert sorted(r["idempotency_key"].rsplit(":", 1)[1] for r in await stack.requests_at("parks")) == ["r1", "r2"]
+    assert [r["idempotency_key"].rsplit(":", 1)[1] for r in await stack.requests_at("heritage")] == ["r1"]
+
+    # Add a drone at the heritage site: aviation joins; parks keeps its decision.
+    with_drone = json.loads(json.dumps(moved))
+    with_drone["locations"][1]["drone"] = True
+    result = await amend(with_drone)
+    assert "aviation" in result["added"] and "parks" in result["kept"]
+    view = await stack.wait_for(application_id, lambda v: v["status"] == "awaiting_payment" and v["revision"] == 3)
+    assert {c["agency"] for c in view["clearances"]} == {"parks", "heritage", "aviation"}
+    assert len(await stack.requests_at("aviation")) == 1
+
+    # An invalid amendment is refused with the path of what is wrong; nothing changes.
+    bad = json.loads(json.dumps(with_drone))
+    bad["locations"][0]["days"][0]["end"] = "05:00"
+    refused = await stack.http.post(
+        f"{stack.api}/v1/permits/{application_id}/amendments", json=bad, headers={"Idempotency-Key": "bad-1"}
+    )
+    assert refused.status_code == 422
+    assert "locations[0].days[0].end" in [p["path"] for p in refused.json()["problems"]]
+    assert (await stack.status(application_id))["revision"] == 3
