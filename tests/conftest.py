@@ -83,15 +83,21 @@ def pg_server() -> Iterator[object]:
 @pytest.fixture
 async def database_url(pg_server) -> str:
     """A fresh, empty database on the embedded server (no migrations applied)."""
-    import asyncpg
+    from tests.databases import new_database
 
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(pg_server.get_uri())
+    return await new_database(pg_server)
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[object]:
+    """A connection pool on a fresh database with every migration applied."""
+    from store.pool import open_pool
+
+    db = await open_pool(database_url, max_size=4)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield db
     finally:
-        await admin.close()
-    return pg_server.get_uri(name)
+        await db.close()
 
 
 @pytest.fixture

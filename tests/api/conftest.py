@@ -28,6 +28,7 @@ from schemas.catalog import RuleSet
 from store.accounts import Account, create_account
 from store.pool import open_pool
 from tests.api.standins import STAND_INS
+from tests.databases import new_database
 
 # A Monday morning in Jakarta; the sample application shoots ten weeks later.
 NOW = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
@@ -70,19 +71,6 @@ async def create_accounts(pool: asyncpg.Pool) -> Accounts:
         accounts[key], tokens[key] = await create_account(pool, name=name, role=role, organisation=organisation,
                                                           agency=agency, actor="test")
     return Accounts(tokens, accounts)
-
-
-async def new_database(pg_server: Any) -> str:
-    """A fresh, empty database on the embedded server."""
-    import uuid
-
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(pg_server.get_uri())
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return pg_server.get_uri(name)
 
 
 @dataclass

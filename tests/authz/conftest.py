@@ -42,10 +42,10 @@ from tests.api.conftest import (
     Clock,
     create_accounts,
     eventually,
-    new_database,
     sample_body,
 )
 from tests.api.standins import STAND_INS
+from tests.databases import new_database
 
 TITLE_A = "Senja di Kota"
 TITLE_B = "Rahasia Malam Jakarta"

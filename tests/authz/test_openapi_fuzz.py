@@ -39,9 +39,9 @@ from tests.api.conftest import (
     Accounts,
     Clock,
     create_accounts,
-    new_database,
 )
 from tests.api.standins import STAND_INS
+from tests.databases import new_database
 from tests.servers import serve
 
 MAX_EXAMPLES = 25

@@ -1,4 +1,4 @@
-"""Fixtures for the outbox: a migrated database, a signature-checking webhook receiver, a relay."""
+"""Fixtures for the outbox: a signature-checking webhook receiver and a relay (the pool is shared)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,7 @@ import pytest
 from outbox_samples import Receiver, secret_for
 
 from activities.outbox_relay import OutboxRelay
-from store.pool import open_pool
 from tests.servers import serve
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    db = await open_pool(database_url, max_size=4)
-    try:
-        yield db
-    finally:
-        await db.close()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -20,7 +19,6 @@ from schemas.status import (
     ShootDayView,
     SlaState,
 )
-from store.pool import open_pool
 from store.projections import project_application
 from store.queue import officer_queue
 
@@ -32,15 +30,6 @@ def jkt(month: int, day: int, hour: int = 0, minute: int = 0, year: int = 2026) 
 
 
 NOW = jkt(11, 20, 12)  # a Friday noon in Jakarta
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await open_pool(database_url, max_size=4)
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 def location(name: str, *days: dt.datetime) -> LocationView:
