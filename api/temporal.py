@@ -19,7 +19,6 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.problems import ApiProblem
-from schemas.contracts import PermitWorkflowInput
 from schemas.problems import Problem
 from schemas.status import PermitStatusView
 
@@ -93,26 +92,6 @@ async def signal(
         if description is not None and description.status != WorkflowExecutionStatus.RUNNING:
             raise closed from err
         raise not_found from err
-
-
-async def start_input(client: Client, application_id: str) -> PermitWorkflowInput | None:
-    """The PermitWorkflowInput the application's current run started with, or None if it cannot be read."""
-    handle = client.get_workflow_handle(application_id)
-    try:
-        async for event in handle.fetch_history_events(page_size=1, rpc_timeout=RPC_TIMEOUT):
-            if not event.HasField("workflow_execution_started_event_attributes"):
-                return None
-            payloads = event.workflow_execution_started_event_attributes.input.payloads
-            values = await client.data_converter.decode(list(payloads), [PermitWorkflowInput])
-            value = values[0] if values else None
-            return value if isinstance(value, PermitWorkflowInput) else None
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            return None
-        raise unavailable(err) from err
-    except Exception as err:  # a run started with another input shape (e.g. after continue-as-new)
-        log.warning("cannot read the workflow's start input", error_type=type(err).__name__)
-    return None
 
 
 async def update(

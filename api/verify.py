@@ -138,22 +138,16 @@ async def _verification(ctx: ApiContext, permit_number: str) -> PermitVerificati
     status = await temporal.query_status(ctx.temporal, application_id, not_found=unknown)
     if status.permit is None or status.permit.number != number:
         raise unknown
-    started = await temporal.start_input(ctx.temporal, application_id)
-    locations: list[VerifiedLocation] = []
-    if started is not None:
-        locations = [
-            VerifiedLocation(
-                name=loc.name,
-                kind=loc.kind.value,
-                address=loc.address,
-                city=loc.city,
-                days=[
-                    VerifiedShootDay(date=day.date, start=f"{day.start:%H:%M}", end=f"{day.end:%H:%M}")
-                    for day in loc.days
-                ],
-            )
-            for loc in started.application.locations
-        ]
+    locations = [  # the current locations: after an amendment, the amended ones
+        VerifiedLocation(
+            name=loc.name,
+            kind=loc.kind,
+            address=loc.address,
+            city=loc.city,
+            days=[VerifiedShootDay(date=day.date, start=f"{day.start:%H:%M}", end=f"{day.end:%H:%M}") for day in loc.days],
+        )
+        for loc in status.locations
+    ]
     dates = sorted(day.date for loc in locations for day in loc.days)
     first, last = (dates[0], dates[-1]) if dates else (None, None)
     state, detail = permit_state(status, ctx.today(), last)

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from schemas.application import Location
+
 
 class ApplicationStatus(StrEnum):
     submitted = "submitted"
@@ -143,6 +145,17 @@ class LocationView(BaseModel):
     address: str
     city: str
     days: list[ShootDayView]
+
+
+def location_views(locations: list[Location]) -> list[LocationView]:
+    """The public view of an application's locations."""
+    return [
+        LocationView(
+            name=loc.name, kind=loc.kind.value, address=loc.address, city=loc.city,
+            days=[ShootDayView(date=d.date, start=d.start, end=d.end) for d in loc.days],
+        )
+        for loc in locations
+    ]
 
 
 class PermitStatusView(BaseModel):

@@ -66,11 +66,10 @@ with workflow.unsafe.imports_passed_through():
         ClearanceStatus,
         ClearanceView,
         Fees,
-        LocationView,
         PermitInfo,
         PermitStatusView,
-        ShootDayView,
         TimelineEvent,
+        location_views,
     )
     from workflows import rules
     from workflows.policies import (
@@ -376,13 +375,7 @@ class PermitApplicationWorkflow:
             submitted_at=s.input.submitted_at,
             production_title=app.production.title,
             applicant_company=app.applicant.company,
-            locations=[
-                LocationView(
-                    name=loc.name, kind=loc.kind.value, address=loc.address, city=loc.city,
-                    days=[ShootDayView(date=d.date, start=d.start, end=d.end) for d in loc.days],
-                )
-                for loc in app.locations
-            ],
+            locations=location_views(app.locations),
             clearances=s.clearances,
             fees=s.fees,
             permit=s.permit,

@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
         OfficerDecisionKind,
         Payment,
     )
-    from schemas.status import ApplicationStatus, PermitStatusView, TimelineEvent
+    from schemas.status import ApplicationStatus, PermitStatusView, TimelineEvent, location_views
 
 FINAL = {ApplicationStatus.completed, ApplicationStatus.rejected, ApplicationStatus.withdrawn, ApplicationStatus.lapsed}
 REFUSED_TITLE = "REFUSE"
@@ -47,6 +47,7 @@ class StandInPermitWorkflow:
             submitted_at=input.submitted_at,
             production_title=input.application.production.title,
             applicant_company=input.application.applicant.company,
+            locations=location_views(input.application.locations),
         )
         self.payments: list[Payment] = []
         self.updates: list[str] = []  # "<update name>:<actor>", in the order they were applied
