@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,9 +13,29 @@ import uvicorn
 
 
 def free_port() -> int:
+    """A port free now; fine when it is bound again at once (an ephemeral port another process may take)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def quiet_ports(count: int) -> list[int]:
+    """Distinct free ports below the kernel's ephemeral range, so no process binding port 0 takes one meanwhile.
+
+    For services bound later, or again after a restart (the stack test).
+    """
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    found: list[int] = []
+    for port in random.sample(range(20000, min(low, 32000)), 500):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        found.append(port)
+        if len(found) == count:
+            return found
+    raise RuntimeError("not enough free ports below the ephemeral range")
 
 
 @asynccontextmanager

@@ -24,7 +24,7 @@ from simulator.app import create_app as create_simulator
 from simulator.server import catalog_modes
 from store.accounts import create_account
 from store.pool import open_pool
-from tests.servers import free_port, serve
+from tests.servers import quiet_ports, serve
 from workers.worker import applicant_secret, build_worker
 
 
@@ -72,7 +72,7 @@ class Stack:
 
 @pytest.fixture
 async def stack(dev_env, task_queue: str, tmp_path: Path, database_url: str) -> AsyncIterator[Stack]:
-    api_port, sim_port = free_port(), free_port()
+    api_port, sim_port = quiet_ports(2)
     settings = Settings(
         state_dir=tmp_path,
         task_queue=task_queue,

@@ -16,7 +16,7 @@ import httpx
 
 from cli.demo import demo_applications
 from tests.e2e.conftest import first_feasible_day
-from tests.servers import free_port
+from tests.servers import quiet_ports
 
 STARTUP_SECONDS = 90
 
@@ -53,7 +53,7 @@ def is_running(pid: int) -> bool:
 
 
 def test_up_starts_everything_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("temporal", "ui", "api", "sim")}
+    ports = dict(zip(("temporal", "ui", "api", "sim"), quiet_ports(4)))
     api = f"http://127.0.0.1:{ports['api']}"
     env = {
         **os.environ,
