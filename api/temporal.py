@@ -10,6 +10,7 @@ from temporalio.client import (
     Client,
     WorkflowExecutionDescription,
     WorkflowExecutionStatus,
+    WorkflowFailureError,
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
     WorkflowUpdateFailedError,
@@ -92,6 +93,18 @@ async def signal(
         if description is not None and description.status != WorkflowExecutionStatus.RUNNING:
             raise closed from err
         raise not_found from err
+
+
+async def result(client: Client, workflow_id: str, result_type: type) -> Any | None:
+    """The result of a workflow that completed, or None (still running, failed, cancelled, unknown)."""
+    handle = client.get_workflow_handle(workflow_id, result_type=result_type)
+    description = await describe(client, workflow_id)
+    if description is None or description.status != WorkflowExecutionStatus.COMPLETED:
+        return None
+    try:
+        return await handle.result(follow_runs=False, rpc_timeout=RPC_TIMEOUT)
+    except (RPCError, WorkflowFailureError):
+        return None
 
 
 async def update(

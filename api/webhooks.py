@@ -21,6 +21,7 @@ from api.permits import read_body
 from api.problems import ApiProblem, invalid_body, responses
 from domain.ids import application_id_from_permit_number, is_application_id
 from domain.signatures import SIGNATURE_HEADER, SignatureError, verify
+from schemas.contracts import ClearanceResult
 from schemas.decisions import AgencyDecision, Payment
 from schemas.problems import Problem
 
@@ -104,24 +105,33 @@ async def agency_decision(code: str, request: Request, ctx: Context, signature: 
     structlog.contextvars.bind_contextvars(
         application_id=match["application_id"], agency=code, decision_id=decision.decision_id
     )
-    await temporal.signal(
-        ctx.temporal,
-        decision.request_key,
-        "agency_decision",
-        decision,
-        not_found=ApiProblem(
-            404,
-            "clearance request not found",
-            f"There is no open clearance request {decision.request_key}.",
-            kind="not-found",
-        ),
-        closed=ApiProblem(
-            409,
-            "clearance already final",
-            f"Clearance request {decision.request_key} is already decided or withdrawn; this decision was not applied.",
-            kind="clearance-final",
-        ),
+    final = ApiProblem(
+        409,
+        "clearance already final",
+        f"Clearance request {decision.request_key} is already decided or withdrawn; this decision was not applied.",
+        kind="clearance-final",
     )
+    try:
+        await temporal.signal(
+            ctx.temporal,
+            decision.request_key,
+            "agency_decision",
+            decision,
+            not_found=ApiProblem(
+                404,
+                "clearance request not found",
+                f"There is no open clearance request {decision.request_key}.",
+                kind="not-found",
+            ),
+            closed=final,
+        )
+    except ApiProblem as problem:
+        # An agency re-sending the decision that closed the clearance (say our 202 was lost) is answered
+        # as the first time: accepted once, nothing changes. Any other decision for a closed one is a 409.
+        if problem is not final or not await _closed_with(ctx, decision):
+            raise
+        log.info("agency decision replayed after the clearance closed", outcome=decision.status.value)
+        return Accepted()
     log.info("agency decision accepted", outcome=decision.status.value)
     await record(
         request, ctx, actor=f"agency:{code}", action="agency_decision", application_id=match["application_id"],
@@ -130,6 +140,15 @@ async def agency_decision(code: str, request: Request, ctx: Context, signature: 
         source_key=f"api:agency_decision:{code}:{decision.decision_id}",
     )
     return Accepted()
+
+
+async def _closed_with(ctx: ApiContext, decision: AgencyDecision) -> bool:
+    """Whether the closed clearance ended with exactly this decision of the agency."""
+    result = await temporal.result(ctx.temporal, decision.request_key, ClearanceResult)
+    if result is None:
+        return False
+    view = result.view
+    return view.reference == decision.reference and view.status.value == decision.status.value
 
 
 @router.post(

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
+import time
 import uuid
 
 import pypdf
 
 from cli.demo import demo_applications
+from config.secrets import webhook_secret
+from domain.signatures import SIGNATURE_HEADER, sign
 from tests.e2e.conftest import Stack, first_feasible_day
 
 ALL_AGENCIES = {"parks", "heritage", "district", "transport", "police", "fire", "aviation", "transit", "culture_ministry"}
@@ -120,3 +124,35 @@ async def test_lost_responses_never_create_a_second_request(stack: Stack) -> Non
     keys = [r["idempotency_key"] for r in requests]
     assert len(keys) == len(set(keys)) == 3
     assert {k.split(":")[0] for k in keys} == set(ids)
+
+
+async def test_a_decision_resent_after_the_clearance_closed_is_accepted_once_and_changes_nothing(stack: Stack) -> None:
+    await stack.behave("parks", decision="approve", decision_delay_ms=100)
+    body = demo_applications(first_feasible_day())[0]
+    application_id = (await stack.submit(body, key=str(uuid.uuid4()))).json()["id"]
+    before = await stack.wait_for(application_id, lambda v: v["status"] == "awaiting_payment")
+    [held] = await stack.requests_at("parks")
+    agency_view = (
+        await stack.http.get(f"{stack.sim}/agencies/parks/v1/clearance-requests/{held['reference']}")
+    ).json()
+    decision = {
+        "decision_id": agency_view["decision_id"], "reference": held["reference"],
+        "request_key": held["idempotency_key"], "status": agency_view["status"],
+        "conditions": agency_view["conditions"], "reason": agency_view["reason"],
+        "decided_at": agency_view["decided_at"],
+    }
+
+    async def deliver(payload: dict) -> int:
+        raw = json.dumps(payload).encode()
+        signature = sign(webhook_secret("parks", stack.settings.state_dir), raw, int(time.time()))
+        response = await stack.http.post(
+            f"{stack.api}/v1/agencies/parks/decisions", content=raw,
+            headers={SIGNATURE_HEADER: signature, "Content-Type": "application/json"},
+        )
+        return response.status_code
+
+    assert await deliver(decision) == 202  # the same decision again: accepted, as the first time
+    different = {**decision, "decision_id": "late-change", "status": "rejected", "reason": "changed our mind"}
+    assert await deliver(different) == 409  # a different decision cannot reopen a final clearance
+    after = await stack.status(application_id)
+    assert after["status"] == "awaiting_payment" and after["clearances"] == before["clearances"]
