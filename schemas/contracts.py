@@ -6,6 +6,7 @@ Workflows call activities by the names below, so the two layers only share these
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -92,6 +93,14 @@ class ClearanceWorkflowInput(BaseModel):
     parent_workflow_id: str
     organisation_id: str | None = Field(default=None, description="The applicant organisation, for its notifications")
     applicant_webhook_url: str | None = Field(default=None, description="Where applicant notifications go")
+    carried_state: dict[str, Any] | None = Field(
+        default=None,
+        description="The clearance's state (ClearanceState without its input, as JSON) when a long outage "
+        "continued it as new; None on a first run",
+    )
+    continue_as_new_after_events: int | None = Field(
+        default=None, description="History length that makes an outage continue as new; None: the workflow's default"
+    )
 
 
 class ClearanceResult(BaseModel):

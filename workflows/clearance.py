@@ -58,6 +58,10 @@ with workflow.unsafe.imports_passed_through():
         SUBMIT_RETRY,
     )
 
+# A long outage adds history every round (about 1,700 events a day): past this length (or when the server
+# suggests it) the clearance continues as new between two rounds, carrying its whole state.
+CONTINUE_AS_NEW_AFTER_EVENTS = 2_000
+CONTINUE_AS_NEW_PATCH = "outage-continue-as-new"
 
 
 class ClearanceState(BaseModel):
@@ -81,6 +85,7 @@ class ClearanceState(BaseModel):
     next_poll_at: dt.datetime | None = None
     poll_delay_seconds: int = 0
     lapsed: bool = False
+    outage_backoff: timedelta | None = None  # the next round's backoff, carried over a continue-as-new
 
 
 @workflow.defn(name="AgencyClearanceWorkflow")
@@ -89,6 +94,10 @@ class AgencyClearanceWorkflow:
 
     @workflow.init
     def __init__(self, input: ClearanceWorkflowInput) -> None:
+        if input.carried_state is not None:  # a run continued as new: the previous run's state, outage and all
+            fresh = input.model_copy(update={"carried_state": None})
+            self.s = ClearanceState.model_validate({**input.carried_state, "input": fresh})
+            return
         self.s = ClearanceState(
             input=input,
             view=ClearanceView(agency=input.agency.code.value, revision=input.revision, status=ClearanceStatus.submitting),
@@ -154,7 +163,8 @@ class AgencyClearanceWorkflow:
     async def _submit_until_accepted(self) -> None:
         """Submit until the agency accepts; an outage retries forever on timers, a refusal waits for an officer."""
         s, v = self.s, self.s.view
-        backoff = OUTAGE_FIRST_BACKOFF
+        backoff = s.outage_backoff or OUTAGE_FIRST_BACKOFF
+        s.outage_backoff = None
         while True:
             await self._apply_inboxes(agency=False)
             if self._done() or v.status == ClearanceStatus.submitted:
@@ -188,9 +198,32 @@ class AgencyClearanceWorkflow:
                     await workflow.wait_condition(lambda: bool(s.officer_inbox), timeout=delay, timeout_summary="agency-retry")
                 except asyncio.TimeoutError:
                     pass
+                if not s.officer_inbox and self._history_too_long() and workflow.patched(CONTINUE_AS_NEW_PATCH):
+                    await self._continue_as_new(backoff)
                 continue
             await self._accepted(receipt.reference)
             return
+
+    def _history_too_long(self) -> bool:
+        """Whether this run's history is long enough to continue as new (the server's hint or our limit)."""
+        info = workflow.info()
+        limit = self.s.input.continue_as_new_after_events or CONTINUE_AS_NEW_AFTER_EVENTS
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() >= limit
+
+    async def _continue_as_new(self, backoff: timedelta) -> None:
+        """Between two outage rounds: start a new run of this workflow id with the whole state (never returns).
+
+        The parent's child handle and signals by workflow id follow the new run; the outage episode goes on.
+        """
+        s = self.s
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        s.outage_backoff = backoff
+        carried = s.model_dump(mode="json", exclude={"input"})
+        workflow.logger.info(
+            "Clearance %s continues as new after %d events (outage since %s)",
+            s.view.agency, workflow.info().get_current_history_length(), s.outage_since,
+        )
+        workflow.continue_as_new(s.input.model_copy(update={"carried_state": carried}))
 
     async def _refused(self, message: str) -> None:
         """A 4xx: the request's fault. It stays `submitting`, flagged for an officer, who decides the clearance."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import itertools
 import json
@@ -13,8 +14,10 @@ from temporalio.api.enums.v1 import EventType, IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import default as default_converter
 from temporalio.exceptions import CancelledError
+from temporalio.worker import Replayer
 from wf_harness import (
     CULTURE,
     DISTRICT,
@@ -22,6 +25,8 @@ from wf_harness import (
     PARKS,
     POLICE,
     TRANSPORT,
+    WORKFLOWS,
+    ClearanceInputs,
     Run,
     agency,
     application,
@@ -50,6 +55,7 @@ from schemas.status import (
     SlaState,
 )
 from workflows import rules
+from workflows.clearance import CONTINUE_AS_NEW_PATCH
 from workflows.permit import DEADLINE_KEY, STATUS_KEY
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -259,6 +265,112 @@ async def test_six_hour_outage_then_one_request_and_sla_from_acceptance(time_env
         assert run.world.kinds("officer").count("agency_unreachable") == 1
         events = [e.event for e in view.timeline]
         assert events.index("clearance_agency_unreachable") < events.index("clearance_submitted")
+
+
+async def clearance_runs(run: Run, code: str) -> list[tuple[str, int, EventType.ValueType]]:
+    """The clearance's runs, first to last, as (run id, history length, last event), chained by continue-as-new."""
+    parent = await run.handle.fetch_history()
+    run_id = next(
+        e.child_workflow_execution_started_event_attributes.workflow_execution.run_id
+        for e in parent.events
+        if e.child_workflow_execution_started_event_attributes.workflow_execution.workflow_id == run.child_id(code)
+    )
+    runs = []
+    while run_id:
+        history = await run.client.get_workflow_handle(run.child_id(code), run_id=run_id).fetch_history()
+        last = history.events[-1]
+        runs.append((run_id, len(history.events), last.event_type))
+        run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+    return runs
+
+
+async def child_completed_in_parent(run: Run, code: str) -> None:
+    """The parent's child handle resolved: its history records the clearance's completion (its last run's result)."""
+    for _ in range(100):
+        parent = await run.handle.fetch_history()
+        completed = [e.child_workflow_execution_completed_event_attributes.workflow_execution.workflow_id
+                     for e in parent.events if e.event_type == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED]
+        if completed:
+            assert completed == [run.child_id(code)]
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the parent never saw clearance {code} complete")
+
+
+async def test_days_long_outage_continues_as_new_and_stays_one_episode(time_env, task_queue):
+    start = await time_env.get_current_time()
+
+    def down(world):
+        world.outage_until["parks"] = start + dt.timedelta(days=3)
+        world.retry_after["parks"] = dt.timedelta(hours=1)  # rounds of 3 attempts an hour apart, then an hour's timer
+
+    limit = ClearanceInputs(continue_as_new_after_events=60)
+    async with running(time_env, task_queue, plan((PARKS, [], [0])), setup=down, interceptors=[limit]) as run:
+        await run.skip_to(start + dt.timedelta(days=3, hours=5))
+        view = await run.accepted("parks")
+        parks = run.clearance(view, "parks")
+        # the new runs took over the request: one request, accepted once the agency was back
+        assert len(run.world.requests) == 1 and run.world.request_for("parks").times_seen == 1
+        assert parks.accepted_at >= start + dt.timedelta(days=3)
+        assert parks.requested_at < start + dt.timedelta(minutes=1)
+        assert parks.due_at == calendar.sla_deadlines(parks.accepted_at, 5, 5).due_at
+        assert parks.status == ClearanceStatus.submitted and parks.reason is None
+        # one outage episode across every run, with every failed round of every run in it
+        assert parks.outages == [
+            OutageEpisode(started_at=parks.outages[0].started_at, recovered_at=parks.accepted_at,
+                          failed_attempts=parks.failed_attempts)
+        ]
+        assert start < parks.outages[0].started_at <= start + dt.timedelta(hours=2, minutes=1)  # after the first round
+        assert 3 * parks.failed_attempts < run.world.submit_attempts["parks"] <= 3 * parks.failed_attempts + 3
+        assert parks.failed_attempts >= 15  # about 3 days of 4-hour rounds
+        assert run.world.kinds("officer").count("agency_unreachable") == 1
+
+        # a decision signalled by workflow id reaches the current run; the parent's child handle gets the result
+        await run.decide("parks", Outcome.approved)
+        view = await run.until(lambda v: v.status == ApplicationStatus.awaiting_payment, "awaiting payment")
+        parks = run.clearance(view, "parks")
+        assert parks.status == ClearanceStatus.approved and parks.outages[0].recovered_at == parks.accepted_at
+
+        await child_completed_in_parent(run, "parks")
+        runs = await clearance_runs(run, "parks")
+        assert len(runs) >= 3, runs
+        assert all(last == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW for _, _, last in runs[:-1])
+        assert runs[-1][2] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+        assert all(length < 60 + 30 for _, length, _ in runs[:-1]), runs  # each run stopped soon after the limit
+        described = await run.client.get_workflow_handle(run.child_id("parks")).describe()
+        assert described.run_id == runs[-1][0] != runs[0][0]
+        # the first run ends on the patch marker and continue-as-new, and replays with today's code
+        first = await run.client.get_workflow_handle(run.child_id("parks"), run_id=runs[0][0]).fetch_history()
+        markers = [p.data.decode() for e in first.events if e.HasField("marker_recorded_event_attributes")
+                   for d in e.marker_recorded_event_attributes.details.values() for p in d.payloads]
+        assert any(CONTINUE_AS_NEW_PATCH in m for m in markers), markers
+        replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+        assert (await replayer.replay_workflow(first, raise_on_replay_failure=True)).replay_failure is None
+
+
+async def test_officer_decision_reaches_a_clearance_continued_as_new(time_env, task_queue):
+    start = await time_env.get_current_time()
+
+    def down(world):
+        world.outage_until["parks"] = start + dt.timedelta(days=30)
+        world.retry_after["parks"] = dt.timedelta(hours=1)
+
+    limit = ClearanceInputs(continue_as_new_after_events=60)
+    async with running(time_env, task_queue, plan((PARKS, [], [0])), setup=down, interceptors=[limit],
+                       max_cached_workflows=0) as run:  # every task replays: the restored state must be deterministic
+        await run.skip_to(start + dt.timedelta(days=2))
+        await run.until(lambda v: run.clearance(v, "parks").failed_attempts >= 10, "ten failed rounds")
+        assert len(await clearance_runs(run, "parks")) >= 2
+        await run.handle.signal("officer_decision", OfficerDecision(  # through the parent's child handle
+            kind=OfficerDecisionKind.clearance, agency="parks", outcome=Outcome.approved, reason="agency down for days"))
+        view = await run.until(lambda v: v.status == ApplicationStatus.awaiting_payment, "awaiting payment")
+        parks = run.clearance(view, "parks")
+        assert parks.status == ClearanceStatus.approved and "officer" in parks.reason
+        assert len(parks.outages) == 1 and parks.outages[0].failed_attempts == parks.failed_attempts >= 10
+        assert run.world.requests == {}  # the agency never took the request
+        await child_completed_in_parent(run, "parks")
+        runs = await clearance_runs(run, "parks")
+        assert runs[-1][2] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
 
 
 async def test_lost_response_is_retried_without_a_second_request(time_env, task_queue):

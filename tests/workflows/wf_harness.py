@@ -18,7 +18,14 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import (
+    Interceptor,
+    StartChildWorkflowInput,
+    Worker,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+    WorkflowOutboundInterceptor,
+)
 
 from domain import calendar
 from schemas.agency_api import AgencyRequestState, AgencyRequestStatus
@@ -52,6 +59,7 @@ from schemas.contracts import (
     ApplicationPlan,
     BusinessDaysBetweenInput,
     BusinessDeadlineInput,
+    ClearanceWorkflowInput,
     InformationAnswerInput,
     IssueDocumentInput,
     IssueDocumentResult,
@@ -342,6 +350,28 @@ class Run:
         return decision
 
 
+class ClearanceInputs(Interceptor):
+    """Changes the input of every clearance workflow the permit workflow starts, e.g. a low history limit."""
+
+    def __init__(self, **update: Any) -> None:
+        self.update = update
+
+    def workflow_interceptor_class(self, input: WorkflowInterceptorClassInput) -> type[WorkflowInboundInterceptor]:
+        update = self.update
+
+        class Outbound(WorkflowOutboundInterceptor):
+            async def start_child_workflow(self, input: StartChildWorkflowInput) -> Any:
+                if isinstance(input.args[0], ClearanceWorkflowInput):
+                    input.args = [input.args[0].model_copy(update=update), *input.args[1:]]
+                return await super().start_child_workflow(input)
+
+        class Inbound(WorkflowInboundInterceptor):
+            def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+                super().init(Outbound(outbound))
+
+        return Inbound
+
+
 def first_shoot_in(days: int) -> dt.date:
     return (dt.datetime.now(dt.UTC) + dt.timedelta(days=days)).date()
 
@@ -358,6 +388,7 @@ async def running(
     world: FakeWorld | None = None,
     organisation_id: str | None = None,
     setup: Callable[[FakeWorld], Awaitable[None] | None] | None = None,
+    interceptors: list[Interceptor] | None = None,
 ):
     """A worker with the fakes and a started permit workflow."""
     world = world or FakeWorld(plan=the_plan)
@@ -368,7 +399,7 @@ async def running(
     app_id = f"PRM-{uuid.uuid4().hex[:12].upper()}"
     async with Worker(
         env.client, task_queue=task_queue, workflows=WORKFLOWS, activities=world.activities(),
-        max_cached_workflows=max_cached_workflows,
+        max_cached_workflows=max_cached_workflows, interceptors=interceptors or [],
     ):
         kwargs: dict[str, Any] = {}
         if search_attributes is not None:
