@@ -23,7 +23,6 @@ with workflow.unsafe.imports_passed_through():
         COMPUTE_BUSINESS_DEADLINE,
         COMPUTE_SLA_DEADLINES,
         GET_CLEARANCE_STATUS,
-        NOTIFY,
         SEND_INFORMATION_ANSWER,
         SUBMIT_CLEARANCE,
         WITHDRAW_CLEARANCE,
@@ -43,10 +42,9 @@ with workflow.unsafe.imports_passed_through():
     from schemas.decisions import AgencyDecision, InformationAnswer, OfficerDecision, OfficerDecisionKind, Outcome
     from schemas.status import ClearanceStatus, ClearanceView, OutageEpisode, SlaState
     from workflows import rules
+    from workflows.notifications import send_notification
     from workflows.policies import (
         AGENCY_CALL_TIMEOUT,
-        APPLICANT_NOTIFY_SCHEDULE_TO_CLOSE,
-        NOTIFY_RETRY,
         OUTAGE_FIRST_BACKOFF,
         OUTAGE_MAX_BACKOFF,
         PERSISTENT_RETRY,
@@ -622,20 +620,11 @@ class AgencyClearanceWorkflow:
         """
         inp = self.s.input
         applicant = audience == "applicant"
-        try:
-            await workflow.execute_activity(
-                NOTIFY,
-                Notification(
-                    application_id=inp.application_id, kind=kind, audience=audience,
-                    agency=self.s.view.agency, detail=detail,
-                    organisation_id=inp.organisation_id if applicant else None,
-                    webhook_url=inp.applicant_webhook_url if applicant else None,
-                ),
-                start_to_close_timeout=PURE_TIMEOUT,
-                schedule_to_close_timeout=APPLICANT_NOTIFY_SCHEDULE_TO_CLOSE if applicant else None,
-                retry_policy=PERSISTENT_RETRY if applicant else NOTIFY_RETRY,
+        await send_notification(
+            Notification(
+                application_id=inp.application_id, kind=kind, audience=audience,
+                agency=self.s.view.agency, detail=detail,
+                organisation_id=inp.organisation_id if applicant else None,
+                webhook_url=inp.applicant_webhook_url if applicant else None,
             )
-        except ActivityError as err:
-            if is_cancelled_exception(err):
-                raise
-            workflow.logger.warning("Notification %s for %s failed", kind, audience)
+        )

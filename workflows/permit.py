@@ -29,7 +29,6 @@ with workflow.unsafe.imports_passed_through():
     from schemas.contracts import (
         COMPUTE_BUSINESS_DEADLINE,
         ISSUE_PERMIT_DOCUMENT,
-        NOTIFY,
         PLAN_APPLICATION,
         RECORD_APPLICATION,
         SEARCH_ATTR_NEXT_DEADLINE,
@@ -72,11 +71,9 @@ with workflow.unsafe.imports_passed_through():
         location_views,
     )
     from workflows import rules
+    from workflows.notifications import send_notification
     from workflows.policies import (
-        APPLICANT_NOTIFY_SCHEDULE_TO_CLOSE,
         DOCUMENT_TIMEOUT,
-        NOTIFY_RETRY,
-        PERSISTENT_RETRY,
         PROJECTION_RETRY,
         PROJECTION_TIMEOUT,
         PURE_RETRY,
@@ -1033,21 +1030,13 @@ class PermitApplicationWorkflow:
         inp = self.s.input
         applicant = audience == "applicant"
         try:
-            await workflow.execute_activity(
-                NOTIFY,
+            await send_notification(
                 Notification(
                     application_id=inp.application_id, kind=kind, audience=audience, agency=agency, detail=detail,
                     organisation_id=inp.organisation_id if applicant else None,
                     webhook_url=inp.application.applicant.webhook_url if applicant else None,
-                ),
-                start_to_close_timeout=PURE_TIMEOUT,
-                schedule_to_close_timeout=APPLICANT_NOTIFY_SCHEDULE_TO_CLOSE if applicant else None,
-                retry_policy=PERSISTENT_RETRY if applicant else NOTIFY_RETRY,
+                )
             )
-        except ActivityError as err:
-            if is_cancelled_exception(err):
-                raise
-            workflow.logger.warning("Notification %s for %s failed", kind, audience)
         finally:
             if applicant and self._notifying:
                 self._notifying -= 1
