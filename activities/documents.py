@@ -16,7 +16,7 @@ from fpdf import FPDF
 from temporalio import activity
 
 from activities.errors import invalid_input
-from domain.calendar import JAKARTA
+from domain.jakarta import JAKARTA
 from domain.ids import permit_number
 from schemas.contracts import ISSUE_PERMIT_DOCUMENT, IssueDocumentInput, IssueDocumentResult
 from schemas.status import PermitInfo

@@ -6,15 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from temporalio.client import Client
 
 from config.settings import Settings
+from domain.jakarta import jakarta_date
 from schemas.catalog import RuleSet
-
-JAKARTA = ZoneInfo("Asia/Jakarta")
 
 
 @dataclass(frozen=True)
@@ -34,7 +32,7 @@ class ApiContext:
 
     def today(self) -> date:
         """Today's date in Asia/Jakarta."""
-        return self.now().astimezone(JAKARTA).date()
+        return jakarta_date(self.now())
 
 
 def get_context(request: Request) -> ApiContext:

@@ -15,7 +15,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from api import temporal
-from api.context import JAKARTA, ApiContext, Context
+from api.context import ApiContext, Context
+from domain.jakarta import JAKARTA
 from api.problems import ApiProblem, responses
 from domain.ids import application_id_from_permit_number
 from schemas.status import ApplicationStatus, PermitStatusView

@@ -7,7 +7,6 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 import asyncpg
 from rich.console import Console
@@ -15,12 +14,12 @@ from rich.table import Table
 
 from config.settings import Settings
 from domain.catalog import default_rule_set
+from domain.jakarta import JAKARTA
 from store import accounts
 from store.pool import open_pool
 from store.server import database_url
 
 T = TypeVar("T")
-JAKARTA = ZoneInfo("Asia/Jakarta")
 DEMO_TOKENS_FILE = "demo-tokens.json"
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import holidays
 
+from domain.jakarta import JAKARTA, jakarta_date
 from schemas.contracts import SlaDeadlines
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
 DEADLINE_TIME = time(16, 0)
 HOLIDAY_CATEGORIES = ("public", "government")  # "government" holds the cuti bersama (joint leave days)
 
@@ -34,12 +33,6 @@ def add_business_days(d: date, n: int) -> date:
         if is_business_day(d):
             n -= 1
     return d
-
-
-def jakarta_date(moment: datetime) -> date:
-    """The calendar date of `moment` in Asia/Jakarta (`moment` must be timezone-aware)."""
-    _require_aware(moment)
-    return moment.astimezone(JAKARTA).date()
 
 
 def business_deadline(start: datetime, business_days: int) -> datetime:
@@ -75,8 +68,3 @@ def business_days_between(start: datetime, end: datetime) -> int:
         d += timedelta(days=1)
         count += is_business_day(d)
     return count
-
-
-def _require_aware(moment: datetime) -> None:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"a timezone-aware datetime is required, got naive {moment.isoformat()}")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from domain.calendar import add_business_days, jakarta_date
+from domain.calendar import add_business_days
+from domain.jakarta import jakarta_date
 from schemas.contracts import RoutedAgency
 
 

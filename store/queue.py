@@ -6,7 +6,7 @@ from datetime import datetime
 
 import asyncpg
 
-from domain.calendar import JAKARTA
+from domain.jakarta import JAKARTA
 from schemas.reports import QueueItem, QueueKind
 from store.pool import acquire
 from store.reports import OPEN_CLEARANCE
