@@ -13,7 +13,8 @@ from functools import lru_cache
 
 import asyncpg
 
-from domain.calendar import JAKARTA, is_business_day, jakarta_date
+from domain.calendar import is_business_day
+from domain.jakarta import JAKARTA, jakarta_date
 from schemas.catalog import AgencyCode
 from schemas.reports import AgencySla, BreachRow, PermitPage, PermitSummary
 from schemas.status import ClearanceStatus
@@ -166,7 +167,7 @@ def percentile_cont(histogram: Mapping[int, int], fraction: float) -> float | No
 
 # ---- breaches ------------------------------------------------------------------------
 
-# Undecided and not withdrawn, as the partial index clearances_open_breaches_due (migration 0008) states it.
+# Undecided and not withdrawn, as the partial index clearances_open_breaches_due (migration 0003_search.sql) states it.
 OPEN_CLEARANCE = "c.decided_at IS NULL AND c.status <> 'withdrawn'"
 
 _BREACHES = """

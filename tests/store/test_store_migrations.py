@@ -114,16 +114,54 @@ def test_migration_files_are_numbered_once(tmp_path: Path):
         discover(tmp_path)
 
 
-async def test_rows_projected_before_the_queue_and_monthly_migrations_are_carried_over(
-    database_url: str, tmp_path: Path
-):
-    """0006 sums what sla_daily already holds into sla_monthly; 0007 reads the new columns from the snapshots."""
+def _migrations_up_to(tmp_path: Path, version: int) -> Path:
+    """A folder with the packaged migrations up to `version`: what a database projected before the later ones has."""
     older = tmp_path / "migrations"
     older.mkdir()
     for migration in discover():
-        if migration.version <= 5:
+        if migration.version <= version:
             shutil.copy(migration.path, older)
-    assert len(await migrate(database_url, directory=older)) == 5
+    return older
+
+
+_FIGURES = ("requests", "decided", "met", "breached", "open", "open_at_risk", "deemed_approvals")
+
+# The SLA figures counted from the clearances themselves, per agency, Jakarta day or month ({period}) and turnaround.
+_RECOUNT = """
+SELECT agency, {period} AS period, coalesce(turnaround_business_days, -1) AS turnaround,
+       count(*) AS requests,
+       count(*) FILTER (WHERE decided_at IS NOT NULL) AS decided,
+       count(*) FILTER (WHERE sla = 'met') AS met,
+       count(*) FILTER (WHERE breached_at IS NOT NULL) AS breached,
+       count(*) FILTER (WHERE decided_at IS NULL AND status <> 'withdrawn') AS open,
+       count(*) FILTER (WHERE decided_at IS NULL AND status <> 'withdrawn' AND sla = 'at_risk') AS open_at_risk,
+       count(*) FILTER (WHERE outcome = 'deemed_approved') AS deemed_approvals
+FROM (SELECT *, (coalesce(requested_at, accepted_at) AT TIME ZONE 'Asia/Jakarta')::date AS day FROM clearances
+      WHERE coalesce(requested_at, accepted_at) IS NOT NULL) c
+GROUP BY 1, 2, 3
+"""
+
+
+async def _assert_figures_match_a_recount(url: str) -> None:
+    """sla_daily and sla_monthly hold what counting the clearances gives, each clearance once (rows that went back
+    to zero left out)."""
+
+    def table(rows) -> dict[tuple, tuple]:
+        return {(r["agency"], r["period"], r["turnaround"]): tuple(r[n] for n in _FIGURES)
+                for r in rows if any(r[n] for n in _FIGURES)}
+
+    figures = ", ".join(_FIGURES)
+    daily = table(await _fetch(url, f"SELECT agency, day AS period, turnaround, {figures} FROM sla_daily"))
+    monthly = table(await _fetch(url, f"SELECT agency, month AS period, turnaround, {figures} FROM sla_monthly"))
+    assert daily == table(await _fetch(url, _RECOUNT.format(period="day")))
+    assert monthly == table(await _fetch(url, _RECOUNT.format(period="date_trunc('month', day::timestamp)::date")))
+    assert daily, "nothing counted"
+
+
+async def test_rows_projected_before_the_queue_and_sla_migrations_are_carried_over(database_url: str, tmp_path: Path):
+    """0006 counts the clearances already present, once each, in sla_daily and sla_monthly; 0007 reads the new
+    columns from the snapshots."""
+    assert len(await migrate(database_url, directory=_migrations_up_to(tmp_path, 5))) == 5
     snapshot = {"organisation_id": "ORG-OLD", "revision": 3, "awaiting_expedite": True,
                 "clearances": [{"agency": "parks", "revision": 3, "needs_officer": True},
                                {"agency": "police", "revision": 3, "needs_officer": False}]}
@@ -152,6 +190,13 @@ async def test_rows_projected_before_the_queue_and_monthly_migrations_are_carrie
     flags = await _fetch(database_url, "SELECT agency, revision, needs_officer FROM clearances ORDER BY agency, revision")
     assert [tuple(r) for r in flags] == [("parks", 2, False), ("parks", 3, True), ("police", 3, False)]
     # 18:00 UTC on 30 September is 1 October in Jakarta; 16:00 UTC is still 30 September
+    daily = await _fetch(database_url, "SELECT agency, day, turnaround, requests, decided, open FROM sla_daily "
+                                       "ORDER BY agency, day, turnaround")
+    assert [tuple(r) for r in daily] == [
+        ("parks", dt.date(2026, 9, 30), 1, 1, 1, 0),
+        ("parks", dt.date(2026, 10, 1), -1, 1, 0, 1),
+        ("police", dt.date(2026, 10, 2), 2, 1, 1, 0),
+    ]
     monthly = await _fetch(database_url, "SELECT agency, month, turnaround, requests, decided, open FROM sla_monthly "
                                          "ORDER BY agency, month, turnaround")
     assert [tuple(r) for r in monthly] == [
@@ -159,16 +204,15 @@ async def test_rows_projected_before_the_queue_and_monthly_migrations_are_carrie
         ("parks", dt.date(2026, 10, 1), -1, 1, 0, 1),
         ("police", dt.date(2026, 10, 1), 2, 1, 1, 0),
     ]
+    await _assert_figures_match_a_recount(database_url)
 
 
-async def test_withdrawn_requests_projected_before_0008_stop_counting_as_open(database_url: str, tmp_path: Path):
-    """0008 recomputes sla_daily and sla_monthly from the clearances: a withdrawn request is no longer open."""
-    older = tmp_path / "migrations"
-    older.mkdir()
-    for migration in discover():
-        if migration.version <= 7:
-            shutil.copy(migration.path, older)
-    assert len(await migrate(database_url, directory=older)) == 7
+async def test_withdrawn_requests_projected_before_0006_count_as_requests_but_not_open(
+    database_url: str, tmp_path: Path
+):
+    """A withdrawn clearance without a decision time, already present when 0006 runs, counts as a request (and as
+    breached when it was) in sla_daily and sla_monthly, never as open; later writes keep both tables right."""
+    assert len(await migrate(database_url, directory=_migrations_up_to(tmp_path, 5))) == 5
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute(
@@ -186,17 +230,42 @@ async def test_withdrawn_requests_projected_before_0008_stop_counting_as_open(da
                        'at_risk'),
                       ('PRM-W', 'district', 1, 'approved', 'approved', '2026-10-02 03:00+00', NULL, NULL,
                        '2026-10-05 03:00+00', 3, 'met')""")
-        counted = "SELECT sum(requests), sum(decided), sum(breached), sum(open), sum(open_at_risk) FROM {}"
-        before = [tuple(await conn.fetchrow(counted.format(t))) for t in ("sla_daily", "sla_monthly")]
-        assert before == [(4, 1, 1, 3, 2)] * 2
     finally:
         await conn.close()
 
-    assert await migrate(database_url) == [m.name for m in discover() if m.version > 7]
+    assert await migrate(database_url) == [m.name for m in discover() if m.version > 5]
 
-    after = [tuple((await _fetch(database_url, counted.format(t)))[0]) for t in ("sla_daily", "sla_monthly")]
-    assert after == [(4, 1, 1, 1, 1)] * 2  # only fire is open (and at risk)
-    per_agency = await _fetch(database_url, "SELECT agency, requests, open, open_at_risk FROM sla_monthly "
-                                            "ORDER BY agency")
-    assert [tuple(r) for r in per_agency] == [("district", 1, 0, 0), ("fire", 1, 1, 1), ("parks", 1, 0, 0),
-                                              ("police", 1, 0, 0)]
+    counted = "SELECT sum(requests), sum(decided), sum(breached), sum(open), sum(open_at_risk) FROM {}"
+
+    async def totals() -> list[tuple]:
+        return [tuple((await _fetch(database_url, counted.format(t)))[0]) for t in ("sla_daily", "sla_monthly")]
+
+    assert await totals() == [(4, 1, 1, 1, 1)] * 2  # only fire is open (and at risk)
+    for table in ("sla_daily", "sla_monthly"):
+        per_agency = await _fetch(database_url, f"SELECT agency, sum(requests), sum(breached), sum(open), "
+                                                f"sum(open_at_risk) FROM {table} GROUP BY agency ORDER BY agency")
+        assert [tuple(r) for r in per_agency] == [("district", 1, 0, 0, 0), ("fire", 1, 0, 1, 1),
+                                                  ("parks", 1, 0, 0, 0), ("police", 1, 1, 0, 0)], table
+    await _assert_figures_match_a_recount(database_url)
+
+    # the triggers keep counting: an insert (1 November in Jakarta, 31 October in UTC), updates, a delete
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            """INSERT INTO clearances (application_id, agency, revision, status, requested_at, sla)
+               VALUES ('PRM-W', 'heritage', 1, 'submitted', '2026-10-31 18:00+00', 'at_risk')""")
+        assert await totals() == [(5, 1, 1, 2, 2)] * 2
+        await _assert_figures_match_a_recount(database_url)
+        await conn.execute(
+            """UPDATE clearances SET status = 'approved', outcome = 'deemed_approved', sla = 'met',
+                                     decided_at = '2026-10-06 03:00+00', turnaround_business_days = 2
+               WHERE agency = 'fire'""")
+        await conn.execute("UPDATE clearances SET status = 'withdrawn', outcome = 'withdrawn' "
+                           "WHERE agency = 'heritage'")
+        assert await totals() == [(5, 2, 1, 0, 0)] * 2
+        await _assert_figures_match_a_recount(database_url)
+        await conn.execute("DELETE FROM clearances WHERE agency = 'district'")
+        assert await totals() == [(4, 1, 1, 0, 0)] * 2
+        await _assert_figures_match_a_recount(database_url)
+    finally:
+        await conn.close()

@@ -1,9 +1,29 @@
--- SLA figures per month: `sla_monthly` holds what `sla_daily` holds, summed per Jakarta calendar month
--- (`month` is its first day). A report window then reads its whole months here and at most two partial
--- months of days from `sla_daily`, instead of every day of a long window.
+-- SLA figures: what each clearance counts for, summed per agency, Jakarta day of the request (accepted_at
+-- when requested_at is unknown) and turnaround in business days (-1: none yet), so that median and p90 come
+-- exactly from the histogram. `GET /v1/sla/agencies` reads them instead of scanning every clearance.
 --
--- Both tables are kept by the same statement triggers on clearances: the contribution of a statement's
--- rows is computed once (per day) and added to both, in one statement.
+-- `sla_daily` holds them per day; `sla_monthly` holds the same figures summed per Jakarta calendar month
+-- (`month` is its first day). A report window then reads its whole months from `sla_monthly` and at most two
+-- partial months of days from `sla_daily`, instead of every day of a long window.
+--
+-- Both tables are kept by statement triggers on clearances: every write, COPY included, adds its new rows and
+-- subtracts its old ones. The contribution of a statement's rows is computed once (per day) by
+-- sla_figures_statement and added to both tables, in one statement.
+
+CREATE TABLE sla_daily (
+    agency            text NOT NULL,
+    day               date NOT NULL,
+    turnaround        int  NOT NULL,
+    requests          int NOT NULL DEFAULT 0,
+    decided           int NOT NULL DEFAULT 0,
+    met               int NOT NULL DEFAULT 0,
+    breached          int NOT NULL DEFAULT 0,
+    open              int NOT NULL DEFAULT 0,
+    open_at_risk      int NOT NULL DEFAULT 0,
+    deemed_approvals  int NOT NULL DEFAULT 0,
+    PRIMARY KEY (agency, day, turnaround)
+);
+CREATE INDEX sla_daily_day ON sla_daily (day);
 
 CREATE TABLE sla_monthly (
     agency            text NOT NULL,
@@ -23,6 +43,10 @@ CREATE INDEX sla_monthly_month ON sla_monthly (month);
 -- The statement adding the contribution of the clearances in `source` (a query with a `sign` column:
 -- 1 adds, -1 removes) to sla_daily and sla_monthly. Run by the trigger itself: transition tables are
 -- visible only there.
+--
+-- A withdrawn clearance is neither decided nor open. It may have no decided_at (cancelled with its
+-- application, never sent, or superseded by an amendment): it still counts as a request, as breached when it
+-- was, and as decided only when it carries a decision time, but never as `open` or `open_at_risk`.
 CREATE FUNCTION sla_figures_statement(source text) RETURNS text LANGUAGE sql IMMUTABLE AS $fn$
     SELECT format($sql$
         WITH contribution AS MATERIALIZED (
@@ -37,8 +61,9 @@ CREATE FUNCTION sla_figures_statement(source text) RETURNS text LANGUAGE sql IMM
                        (c.decided_at IS NOT NULL)::int AS decided,
                        (c.sla IS NOT DISTINCT FROM 'met')::int AS met,
                        (c.breached_at IS NOT NULL)::int AS breached,
-                       (c.decided_at IS NULL)::int AS open,
-                       (c.decided_at IS NULL AND c.sla IS NOT DISTINCT FROM 'at_risk')::int AS open_at_risk,
+                       (c.decided_at IS NULL AND c.status <> 'withdrawn')::int AS open,
+                       (c.decided_at IS NULL AND c.status <> 'withdrawn'
+                        AND c.sla IS NOT DISTINCT FROM 'at_risk')::int AS open_at_risk,
                        (c.outcome IS NOT DISTINCT FROM 'deemed_approved')::int AS deemed
                 FROM (%s) c
                 WHERE coalesce(c.requested_at, c.accepted_at) IS NOT NULL
@@ -70,7 +95,7 @@ CREATE FUNCTION sla_figures_statement(source text) RETURNS text LANGUAGE sql IMM
         GROUP BY agency, date_trunc('month', day::timestamp)::date, turnaround
         HAVING sum(requests) <> 0 OR sum(decided) <> 0 OR sum(met) <> 0 OR sum(breached) <> 0
             OR sum(open) <> 0 OR sum(open_at_risk) <> 0 OR sum(deemed_approvals) <> 0
-        ORDER BY 1, 2, 3
+        ORDER BY 1, 2, 3   -- agency, month, turnaround: rows locked in one order here as well
         ON CONFLICT (agency, month, turnaround) DO UPDATE SET
             requests = s.requests + excluded.requests,
             decided = s.decided + excluded.decided,
@@ -82,8 +107,7 @@ CREATE FUNCTION sla_figures_statement(source text) RETURNS text LANGUAGE sql IMM
     $sql$, source)
 $fn$;
 
--- The triggers of 0003 keep calling this function: only its body changes.
-CREATE OR REPLACE FUNCTION sla_daily_on_clearances() RETURNS trigger LANGUAGE plpgsql AS $fn$
+CREATE FUNCTION sla_figures_on_clearances() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         EXECUTE sla_figures_statement('SELECT n.*, 1 AS sign FROM new_rows n');
@@ -99,12 +123,15 @@ BEGIN
 END
 $fn$;
 
-DROP FUNCTION sla_daily_statement(text);
+CREATE TRIGGER sla_figures_insert AFTER INSERT ON clearances
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sla_figures_on_clearances();
+CREATE TRIGGER sla_figures_update AFTER UPDATE ON clearances
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sla_figures_on_clearances();
+CREATE TRIGGER sla_figures_delete AFTER DELETE ON clearances
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sla_figures_on_clearances();
+CREATE TRIGGER sla_figures_truncate AFTER TRUNCATE ON clearances
+    FOR EACH STATEMENT EXECUTE FUNCTION sla_figures_on_clearances();
 
--- The months of what sla_daily already holds.
-INSERT INTO sla_monthly (agency, month, turnaround, requests, decided, met, breached, open, open_at_risk,
-                         deemed_approvals)
-SELECT agency, date_trunc('month', day::timestamp)::date, turnaround, sum(requests), sum(decided), sum(met), sum(breached),
-       sum(open), sum(open_at_risk), sum(deemed_approvals)
-FROM sla_daily
-GROUP BY agency, date_trunc('month', day::timestamp)::date, turnaround;
+-- Clearances projected before this migration. CREATE TRIGGER holds a lock on clearances that no writer gets
+-- past until this migration commits: no write is left out of this count, nor counted here and by a trigger.
+DO $do$ BEGIN EXECUTE sla_figures_statement('SELECT c.*, 1 AS sign FROM clearances c'); END $do$;
