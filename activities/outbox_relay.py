@@ -11,8 +11,7 @@ Outcomes: 2xx → delivered; 408, 429, 5xx, timeouts, refused connections → re
 backoff (5 s doubling to 1 h, Retry-After honoured) and dead after 3 days; any other 4xx, or
 an unusable URL → dead at once, with the reason kept in `last_error` for officers.
 
-Run it with `OutboxRelay.run(stop)` in the worker process (recommended: it polls every second),
-or drive the `deliver_notifications` activity from a Temporal schedule.
+The worker process runs it beside the worker with `OutboxRelay.run(stop)` (it polls every second).
 """
 
 from __future__ import annotations
@@ -28,13 +27,11 @@ from typing import Any
 import asyncpg
 import httpx
 import structlog
-from temporalio import activity
 
 from domain.signatures import SIGNATURE_HEADER, sign
 from store import outbox
 from store.outbox import OutboxRow
 
-DELIVER_NOTIFICATIONS = "deliver_notifications"
 DELIVERY_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 RETRYABLE_4XX = frozenset({408, 429})
 ERROR_PAUSE = 5.0  # seconds the run loop waits after a database error
@@ -147,11 +144,6 @@ class OutboxRelay:
             else:
                 await asyncio.sleep(0)
         self._log.info("outbox_relay_stopped")
-
-    @activity.defn(name=DELIVER_NOTIFICATIONS)
-    async def deliver_notifications(self) -> int:
-        """One batch of due notifications, for a Temporal schedule; returns how many were delivered."""
-        return await self.deliver_due()
 
     async def _send(self, row: OutboxRow) -> _Outcome:
         async with self._slots:

@@ -9,7 +9,6 @@ import asyncpg
 import httpx
 from outbox_samples import APPLICATION_ID, Receiver, note, secret_for
 from structlog.testing import capture_logs
-from temporalio.testing import ActivityEnvironment
 
 from activities.outbox_relay import OutboxRelay
 from store import outbox
@@ -150,12 +149,6 @@ async def test_the_run_loop_outlives_a_database_outage(database_url: str, http: 
         stop.set()
         await asyncio.wait_for(task, timeout=7)
     assert "outbox_unavailable" in [e["event"] for e in logs]
-
-
-async def test_the_activity_delivers_a_batch(pool, relay: OutboxRelay, receiver: Receiver):
-    await outbox.enqueue(pool, note(receiver.hook("ORG-A")), "k-1")
-    assert await ActivityEnvironment().run(relay.deliver_notifications) == 1
-    assert receiver.accepted() == {"k-1": 1}
 
 
 def relay_result(**counts: int):
