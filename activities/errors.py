@@ -1,13 +1,18 @@
-"""Error types activities raise, named for the workflows' retry policies."""
+"""Raising the activity failures the workflows' retry policies name (the types live in schemas.contracts)."""
 
 from __future__ import annotations
 
 from temporalio.exceptions import ApplicationError
 
-AGENCY_UNAVAILABLE = "AgencyUnavailable"  # an outage: retried, Retry-After honoured
-AGENCY_REFUSED = "AgencyRefused"  # a 4xx: the request's fault, not retried
-AGENCY_PROTOCOL_ERROR = "AgencyProtocolError"  # a 2xx we cannot read: not retried
-INVALID_INPUT = "InvalidActivityInput"  # input a pure computation rejects: not retried
+from schemas.contracts import (
+    AGENCY_PROTOCOL_ERROR,
+    AGENCY_REFUSED,
+    AGENCY_UNAVAILABLE,
+    INVALID_INPUT,
+)
+
+__all__ = ["AGENCY_PROTOCOL_ERROR", "AGENCY_REFUSED", "AGENCY_UNAVAILABLE", "INVALID_INPUT", "NON_RETRYABLE",
+           "invalid_input"]
 
 NON_RETRYABLE = (AGENCY_REFUSED, AGENCY_PROTOCOL_ERROR, INVALID_INPUT)
 

@@ -14,10 +14,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from domain.privacy import redact
-from schemas.contracts import NOTIFY, Notification
+from schemas.contracts import NOTIFY, OUTBOX_UNAVAILABLE, Notification
 from store import outbox
-
-OUTBOX_UNAVAILABLE = "OutboxUnavailable"  # the database could not take the notification: retried
 
 
 def notification_key(notification: Notification) -> str:

@@ -11,10 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from domain import calendar
 from domain.privacy import redact
-from schemas.contracts import RECORD_APPLICATION, ProjectionInput
-
-READ_MODEL_UNAVAILABLE = "ReadModelUnavailable"  # retried: the projection catches up when PostgreSQL is back
-PROJECTION_FAILED = "ProjectionFailed"  # retried as well: a bug or a constraint, fixed by a deploy
+from schemas.contracts import PROJECTION_FAILED, READ_MODEL_UNAVAILABLE, RECORD_APPLICATION, ProjectionInput
 
 # What an unreachable, restarting or closed database raises: an outage, never the projection's fault.
 DATABASE_DOWN: tuple[type[BaseException], ...] = (

@@ -129,7 +129,7 @@ async def answer_information(
 ) -> PermitStatusView:
     await visible_status(ctx, principal, application_id)
     result = await _update(
-        ctx, application_id, UPDATE_ANSWER, InformationAnswer(request_id=body.request_id, answer=body.answer), key,
+        ctx, application_id, UPDATE_ANSWER, InformationAnswer(request_id=body.request_id, answer=body.answer, actor=principal.actor), key,
         PermitStatusView,
     )
     assert isinstance(result, PermitStatusView)

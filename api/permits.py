@@ -31,7 +31,7 @@ from api.problems import ApiProblem, invalid_body, responses
 from domain.ids import application_id_for_key
 from domain.planning import intake_problems, plan_application
 from schemas.application import PermitApplication
-from schemas.contracts import SEARCH_ATTR_STATUS, ApplicationPlan, PermitWorkflowInput
+from schemas.contracts import PERMIT_WORKFLOW, SEARCH_ATTR_STATUS, ApplicationPlan, PermitWorkflowInput
 from schemas.problems import Problem
 from schemas.status import ApplicationStatus, PermitStatusView
 
@@ -132,7 +132,7 @@ async def submit_application(
 
     try:
         await ctx.temporal.start_workflow(
-            temporal.PERMIT_WORKFLOW,
+            PERMIT_WORKFLOW,
             PermitWorkflowInput(
                 application_id=application_id,
                 application=app,

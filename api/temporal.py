@@ -20,21 +20,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.problems import ApiProblem
+from schemas.contracts import QUERY_STATUS, STATE_CONFLICT
 from schemas.problems import Problem
 from schemas.status import PermitStatusView
 
-PERMIT_WORKFLOW = "PermitApplicationWorkflow"
-CLEARANCE_WORKFLOW = "AgencyClearanceWorkflow"
-STATUS_QUERY = "status"
 RPC_TIMEOUT = timedelta(seconds=10)
 UPDATE_TIMEOUT = timedelta(seconds=30)  # an update may run activities (an amendment plans again) before it answers
-
-# ApplicationError types a workflow raises when an update does not fit the application's state (→ 409);
-# any other refusal is a problem with the request itself (→ 422). Types ending in "Conflict" are conflicts too.
-CONFLICT_ERROR_TYPES = frozenset({
-    "AlreadyFinal", "ApplicationFinal", "ApplicationClosed", "InvalidState", "WrongState", "StateConflict",
-    "NotAllowedNow", "Conflict",
-})
 
 log = structlog.get_logger("jfc.api")
 
@@ -64,7 +55,7 @@ async def query_status(client: Client, application_id: str, *, not_found: ApiPro
     """The application's PermitStatusView from its workflow's "status" query."""
     handle = client.get_workflow_handle(application_id)
     try:
-        return await handle.query(STATUS_QUERY, result_type=PermitStatusView, rpc_timeout=RPC_TIMEOUT)
+        return await handle.query(QUERY_STATUS, result_type=PermitStatusView, rpc_timeout=RPC_TIMEOUT)
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             raise not_found from err
@@ -120,8 +111,8 @@ async def update(
 ) -> Any:
     """Run the workflow update `name` and return its result; `update_id` makes a retried call return the same result.
 
-    A refusal by the workflow (its validator or handler raised ApplicationError) is a 422 problem carrying the
-    workflow's message, or 409 when its type says the application's state does not allow it (CONFLICT_ERROR_TYPES).
+    A refusal by the workflow (its validator or handler raised ApplicationError) is a 409 problem when its type is
+    STATE_CONFLICT (the application's state does not allow it now), else a 422 listing the workflow's problems.
     """
     handle = client.get_workflow_handle(application_id)
     try:
@@ -148,7 +139,7 @@ def update_refused(name: str, cause: BaseException) -> ApiProblem:
             kind="internal",
         )
     error_type = cause.type or ""
-    conflict = error_type in CONFLICT_ERROR_TYPES or error_type.endswith("Conflict")
+    conflict = error_type == STATE_CONFLICT
     message = cause.message or str(cause)
     log.info("workflow update refused", update=name, error_type=error_type, conflict=conflict)
     return ApiProblem(
@@ -161,13 +152,10 @@ def update_refused(name: str, cause: BaseException) -> ApiProblem:
 
 
 def _detail_problems(cause: ApplicationError) -> list[Problem]:
-    """Field problems a workflow attached as details: `[{"path": ..., "message": ...}, ...]` (or one such list)."""
+    """The field problems a workflow refused with (workflows.refusals: the first detail, `[{"path", "message"}]`)."""
     found: list[Problem] = []
-    for detail in cause.details:
-        items = detail if isinstance(detail, list) else [detail]
-        for item in items:
+    for detail in cause.details[:1]:
+        for item in detail if isinstance(detail, list) else []:
             if isinstance(item, dict) and isinstance(item.get("path"), str) and isinstance(item.get("message"), str):
                 found.append(Problem(path=item["path"], message=item["message"]))
-            elif isinstance(item, Problem):
-                found.append(item)
     return found

@@ -7,7 +7,6 @@ No bearer token: the HMAC signature is the credential. No Idempotency-Key either
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 import structlog
@@ -21,12 +20,11 @@ from api.permits import read_body
 from api.problems import ApiProblem, invalid_body, responses
 from domain.ids import application_id_from_permit_number, is_application_id
 from domain.signatures import SIGNATURE_HEADER, SignatureError, verify
-from schemas.contracts import ClearanceResult
+from schemas.contracts import SIGNAL_AGENCY_DECISION, SIGNAL_PAYMENT, ClearanceResult, parse_clearance_workflow_id
 from schemas.decisions import AgencyDecision, Payment
 from schemas.problems import Problem
 
 PAYMENTS_SECRET_REF = "payments"
-_REQUEST_KEY = re.compile(r"^(?P<application_id>[^:]+):(?P<agency>[^:]+):r(?P<revision>[1-9][0-9]*)$")
 
 router = APIRouter(tags=["webhooks"])
 log = structlog.get_logger("jfc.api")
@@ -93,8 +91,8 @@ async def agency_decision(code: str, request: Request, ctx: Context, signature: 
     except ValidationError as exc:
         raise invalid_body(exc, "decision") from None
 
-    match = _REQUEST_KEY.match(decision.request_key)
-    if not match or not is_application_id(match["application_id"]) or match["agency"] != code:
+    key = parse_clearance_workflow_id(decision.request_key)
+    if key is None or not is_application_id(key.application_id) or key.agency != code:
         raise ApiProblem(
             422,
             "request_key does not belong to this agency",
@@ -103,7 +101,7 @@ async def agency_decision(code: str, request: Request, ctx: Context, signature: 
             problems=[Problem(path="request_key", message=f"expected '<application id>:{code}:r<revision>'")],
         )
     structlog.contextvars.bind_contextvars(
-        application_id=match["application_id"], agency=code, decision_id=decision.decision_id
+        application_id=key.application_id, agency=code, decision_id=decision.decision_id
     )
     final = ApiProblem(
         409,
@@ -115,7 +113,7 @@ async def agency_decision(code: str, request: Request, ctx: Context, signature: 
         await temporal.signal(
             ctx.temporal,
             decision.request_key,
-            "agency_decision",
+            SIGNAL_AGENCY_DECISION,
             decision,
             not_found=ApiProblem(
                 404,
@@ -134,8 +132,8 @@ async def agency_decision(code: str, request: Request, ctx: Context, signature: 
         return Accepted()
     log.info("agency decision accepted", outcome=decision.status.value)
     await record(
-        request, ctx, actor=f"agency:{code}", action="agency_decision", application_id=match["application_id"],
-        detail={"agency": code, "revision": int(match["revision"]), "decision_id": decision.decision_id,
+        request, ctx, actor=f"agency:{code}", action="agency_decision", application_id=key.application_id,
+        detail={"agency": code, "revision": key.revision, "decision_id": decision.decision_id,
                 "outcome": decision.status.value, "conditions": len(decision.conditions)},
         source_key=f"api:agency_decision:{code}:{decision.decision_id}",
     )
@@ -181,7 +179,7 @@ async def payment_webhook(request: Request, ctx: Context, signature: SignatureHe
     await temporal.signal(
         ctx.temporal,
         application_id,
-        "payment_received",
+        SIGNAL_PAYMENT,
         payment,
         not_found=ApiProblem(404, "application not found", f"There is no application {application_id}.",
                              kind="not-found"),

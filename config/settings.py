@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.contracts import TASK_QUEUE
+
 PACKAGED_DATA = Path(__file__).parent
 
 
@@ -23,7 +25,7 @@ class Settings(BaseSettings):
     )
     temporal_namespace: str = "default"
     temporal_ui_port: int = 8233
-    task_queue: str = "jfc-permits"
+    task_queue: str = TASK_QUEUE
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8080, ge=1, le=65535)
     public_base_url_override: str | None = Field(

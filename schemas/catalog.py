@@ -44,6 +44,11 @@ class Agency(Data):
     calls_per_second: float = Field(default=5.0, gt=0)
     poll_interval_minutes: int = Field(default=60, ge=1, description="Longest wait between two polls")
     first_poll_seconds: int = Field(default=10, ge=1, description="First poll after acceptance; doubles up to the interval")
+    reconcile_after_minutes: float = Field(
+        default=60, gt=0, le=7 * 24 * 60,
+        description="Webhook mode: with no decision heard this long after acceptance, poll the request's status "
+        "(a lost webhook), then back off to the poll interval",
+    )
     webhook_secret_ref: str = Field(pattern=r"^[a-z0-9_]+$")
 
 

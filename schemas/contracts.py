@@ -1,31 +1,53 @@
-"""Contracts between workflows and activities: names, inputs and results.
+"""Every contract between the layers: workflow types, messages, queries, updates, activities, error types, ids.
 
-Workflows call activities by the names below, so the two layers only share these models.
+The API, the webhooks, the workflows, the activities and the test stand-ins all name workflows,
+signals, queries, updates and activities by the constants below, and exchange the models below.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import re
+from typing import NamedTuple
 
 from pydantic import BaseModel, Field
 
 from schemas.agency_api import AgencyRequestStatus, ClearanceRequest
 from schemas.application import PermitApplication
 from schemas.catalog import Agency
+from schemas.decisions import AgencyDecision, InformationAnswer, OfficerDecision
 from schemas.status import ClearanceView, Fees, PermitInfo, PermitStatusView
 
 TASK_QUEUE = "jfc-permits"
+
+# Workflow types.
+PERMIT_WORKFLOW = "PermitApplicationWorkflow"  # id: the application id (PRM-...)
+CLEARANCE_WORKFLOW = "AgencyClearanceWorkflow"  # id: clearance_workflow_id(...)
 
 # Search attributes registered on the Temporal server.
 SEARCH_ATTR_STATUS = "ApplicationStatus"  # Keyword
 SEARCH_ATTR_NEXT_DEADLINE = "NextDeadline"  # Datetime
 
-# Workflow update names (the API calls them; each carries the caller's Idempotency-Key as update id).
+# Signals carry machine events; people act through updates.
+SIGNAL_AGENCY_DECISION = "agency_decision"  # AgencyDecision: agency webhook -> clearance
+SIGNAL_PAYMENT = "payment_received"  # Payment: payment provider webhook -> permit
+SIGNAL_CLEARANCE_CHANGED = "clearance_changed"  # ClearanceView: clearance -> its permit
+SIGNAL_OFFICER_DECISION = "officer_decision"  # OfficerDecision: permit -> the clearance it decides
+SIGNAL_INFORMATION_ANSWER = "information_answer"  # InformationAnswer: permit -> the clearance that asked
+
+# Queries.
+QUERY_STATUS = "status"  # permit -> PermitStatusView
+QUERY_VIEW = "view"  # clearance -> ClearanceView
+
+# Workflow updates (the API calls them; each carries the caller's Idempotency-Key as update id).
 UPDATE_AMEND = "amend"  # Amendment -> AmendmentResult
 UPDATE_CANCEL = "cancel"  # CancelRequest -> PermitStatusView
 UPDATE_DECIDE = "decide"  # OfficerDecision -> PermitStatusView
 UPDATE_ANSWER = "answer_information"  # InformationAnswer -> PermitStatusView
+
+# Why a workflow refuses an update (ApplicationError.type); the API answers 409 and 422.
+STATE_CONFLICT = "StateConflict"  # the application's state does not allow it now (409)
+INVALID_REQUEST = "InvalidRequest"  # the request itself is wrong (422); details[0]: [{"path", "message"}, ...]
 
 # Activity names.
 PLAN_APPLICATION = "plan_application"
@@ -40,10 +62,36 @@ ISSUE_PERMIT_DOCUMENT = "issue_permit_document"
 NOTIFY = "notify"
 RECORD_APPLICATION = "record_application"
 
+# Why an activity failed (ApplicationError.type); the workflows' retry policies name them.
+AGENCY_UNAVAILABLE = "AgencyUnavailable"  # an outage: retried, Retry-After honoured
+AGENCY_REFUSED = "AgencyRefused"  # a 4xx: the request's fault, not retried
+AGENCY_PROTOCOL_ERROR = "AgencyProtocolError"  # a 2xx we cannot read: not retried
+INVALID_INPUT = "InvalidActivityInput"  # input a pure computation rejects: not retried
+READ_MODEL_UNAVAILABLE = "ReadModelUnavailable"  # PostgreSQL down: the projection retries
+PROJECTION_FAILED = "ProjectionFailed"  # a projection PostgreSQL refused (a bug or a constraint)
+OUTBOX_UNAVAILABLE = "OutboxUnavailable"  # the outbox could not take a notification: retried
+
+
+class ClearanceKey(NamedTuple):
+    application_id: str
+    agency: str
+    revision: int
+
+
+_CLEARANCE_ID = re.compile(r"^(?P<application_id>[^:]+):(?P<agency>[^:]+):r(?P<revision>[1-9][0-9]*)$")
+
 
 def clearance_workflow_id(application_id: str, agency: str, revision: int) -> str:
-    """Child workflow id, which is also the agency Idempotency-Key."""
+    """The clearance workflow's id, which is also the Idempotency-Key (`request_key`) of its agency request."""
     return f"{application_id}:{agency}:r{revision}"
+
+
+def parse_clearance_workflow_id(value: str) -> ClearanceKey | None:
+    """The parts of a clearance workflow id (or request key); None when `value` is not one."""
+    match = _CLEARANCE_ID.match(value)
+    if match is None:
+        return None
+    return ClearanceKey(match["application_id"], match["agency"], int(match["revision"]))
 
 
 # ---- planning -------------------------------------------------------------------
@@ -72,6 +120,12 @@ class ApplicationPlan(BaseModel):
     payment_business_days: int
 
 
+class SlaDeadlines(BaseModel):
+    reminder_at: dt.datetime | None = Field(description="16:00 on business day N-1; None when N = 1")
+    due_at: dt.datetime
+    final_at: dt.datetime
+
+
 # ---- workflows ------------------------------------------------------------------
 
 
@@ -84,6 +138,28 @@ class PermitWorkflowInput(BaseModel):
     public_base_url: str = Field(description="Base URL printed on documents (document and verify links)")
 
 
+class ClearanceProgress(BaseModel):
+    """Everything a clearance workflow knows besides its input; a continue-as-new carries it whole."""
+
+    view: ClearanceView
+    published: ClearanceView | None = Field(default=None, description="The view the parent was last told")
+    deadlines: SlaDeadlines | None = None
+    paused_business_days: int = Field(default=0, description="Business days spent waiting on the applicant")
+    agency_inbox: list[AgencyDecision] = Field(default_factory=list)
+    officer_inbox: list[OfficerDecision] = Field(default_factory=list)
+    answers: list[InformationAnswer] = Field(default_factory=list)
+    seen_decision_ids: list[str] = Field(default_factory=list)
+    refused: bool = Field(default=False, description="The agency refused the request (4xx): an officer decides")
+    retry_delay: dt.timedelta | None = Field(default=None, description="The wait before the next submission attempt")
+    reminded: bool = False
+    breach_escalated: bool = False
+    silence_handled: bool = False
+    info_requested_at: dt.datetime | None = None
+    officer_requests: int = 0
+    next_poll_at: dt.datetime | None = None
+    poll_delay: dt.timedelta | None = None
+
+
 class ClearanceWorkflowInput(BaseModel):
     application_id: str
     agency: Agency
@@ -93,10 +169,8 @@ class ClearanceWorkflowInput(BaseModel):
     parent_workflow_id: str
     organisation_id: str | None = Field(default=None, description="The applicant organisation, for its notifications")
     applicant_webhook_url: str | None = Field(default=None, description="Where applicant notifications go")
-    carried_state: dict[str, Any] | None = Field(
-        default=None,
-        description="The clearance's state (ClearanceState without its input, as JSON) when a long outage "
-        "continued it as new; None on a first run",
+    carried_state: ClearanceProgress | None = Field(
+        default=None, description="The previous run's progress when a long wait continued it as new; None at first"
     )
     continue_as_new_after_events: int | None = Field(
         default=None, description="History length that makes an outage continue as new; None: the workflow's default"
@@ -144,12 +218,6 @@ class SlaDeadlinesInput(BaseModel):
     sla_days: int
     grace_days: int
     paused_business_days: int = Field(default=0, description="Business days spent waiting on the applicant")
-
-
-class SlaDeadlines(BaseModel):
-    reminder_at: dt.datetime | None = Field(description="16:00 on business day N-1; None when N = 1")
-    due_at: dt.datetime
-    final_at: dt.datetime
 
 
 class BusinessDeadlineInput(BaseModel):

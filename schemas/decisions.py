@@ -46,7 +46,7 @@ class OfficerDecision(BaseModel):
     agency: str | None = None
     outcome: Outcome
     reason: str = Field(min_length=1, max_length=2000)
-    officer: str = "officer"
+    officer: str = Field(default="officer", description="Who decides, as the audit log names them (`officer:<account>`)")
     conditions: list[str] = Field(default_factory=list)
 
 
@@ -66,6 +66,7 @@ class InformationAnswer(BaseModel):
 
     request_id: str = Field(min_length=1)
     answer: str = Field(min_length=1, max_length=10000)
+    actor: str = "applicant"
 
 
 class CancelRequest(BaseModel):

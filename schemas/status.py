@@ -96,6 +96,15 @@ class ClearanceView(BaseModel):
         default=None, description="When the open information request lapses if the applicant has not answered"
     )
     needs_officer: bool = False
+    rejection_to_confirm: bool = Field(
+        default=False, description="The agency rejected: an officer confirms the rejection or overrides it"
+    )
+    decided_by: str | None = Field(
+        default=None, description="The officer who decided in the agency's place (`officer:<account>`); None: the agency"
+    )
+    lapsed_at: dt.datetime | None = Field(
+        default=None, description="When the open information request lapsed unanswered (the application lapses)"
+    )
     reminded_at: dt.datetime | None = None
     breached_at: dt.datetime | None = None
     outages: list[OutageEpisode] = Field(default_factory=list)
@@ -129,6 +138,9 @@ class TimelineEvent(BaseModel):
     at: dt.datetime
     event: str
     detail: str = ""
+    actor: str | None = Field(
+        default=None, description="Who acted (`officer:<account>`, `applicant:<account>`); None: the system or an agency"
+    )
 
 
 class ShootDayView(BaseModel):

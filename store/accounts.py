@@ -63,10 +63,6 @@ class Principal(BaseModel):
         return self.role is Role.agency
 
     @property
-    def is_auditor(self) -> bool:
-        return self.role is Role.auditor
-
-    @property
     def can_see_all(self) -> bool:
         """Officers and auditors see every application; applicants and agencies only their own part."""
         return self.role in (Role.officer, Role.auditor)

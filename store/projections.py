@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from datetime import datetime
 
@@ -17,7 +16,6 @@ Turnaround = Callable[[datetime, datetime], int]
 LOCK_NAMESPACE = 0x4A4650  # "JFP": with hashtext(application id), the per-application projection lock
 
 _FINAL_STATUSES = sorted(status.value for status in FINAL_CLEARANCE_STATUSES)
-_BY_OFFICER = re.compile(r"\(officer ([^()]+)\)\s*$")  # "... (officer Ani)", as expedite_granted writes
 
 _UPSERT_APPLICATION = """
 INSERT INTO applications AS a (
@@ -132,18 +130,11 @@ async def fetch_application(db: asyncpg.Pool | asyncpg.Connection, application_i
 
 
 def actor_of(event: TimelineEvent) -> str:
-    """`officer:<name>` when the event names the officer who acted, otherwise `system`."""
-    if match := _BY_OFFICER.search(event.detail):
-        return _as_officer(match.group(1))
-    if event.event == "officer_decision" and " by " in event.detail:  # "moh: approved by Ani"
-        return _as_officer(event.detail.rpartition(" by ")[2])
-    return "system"
+    """Who the audit log names for a timeline event: the person the workflow recorded, else `system`.
 
-
-def _as_officer(name: str) -> str:
-    """`officer:<name>`; a name that already is an actor (`officer:ACC-…`, as the API records it) stays as it is."""
-    name = name.strip()
-    return name if name.startswith("officer:") else f"officer:{name}"
+    Never read from the event's text: an applicant's reason could name anyone.
+    """
+    return event.actor or "system"
 
 
 def _application_row(view: PermitStatusView, seq: int) -> tuple:

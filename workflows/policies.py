@@ -1,4 +1,4 @@
-"""Timeouts and retry policies the workflows share, and the activity error types they name."""
+"""Timeouts and retry policies the workflows share."""
 
 from __future__ import annotations
 
@@ -6,21 +6,17 @@ from datetime import timedelta
 
 from temporalio.common import RetryPolicy
 
-# Error types raised by the activities (activities/errors.py); strings, so workflows import no activity code.
-AGENCY_REFUSED = "AgencyRefused"
-AGENCY_PROTOCOL_ERROR = "AgencyProtocolError"
-INVALID_INPUT = "InvalidActivityInput"
+from schemas.contracts import AGENCY_PROTOCOL_ERROR, AGENCY_REFUSED, INVALID_INPUT
+
+# A failure of these types is the request's fault: retrying cannot help, an officer decides.
 REFUSALS = [AGENCY_REFUSED, AGENCY_PROTOCOL_ERROR, INVALID_INPUT]
 
 AGENCY_CALL_TIMEOUT = timedelta(seconds=30)
-# A few quick attempts per round; between rounds the workflow sleeps on a timer (visible outage).
-SUBMIT_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10), maximum_attempts=3,
-    non_retryable_error_types=REFUSALS,
-)
-OUTAGE_FIRST_BACKOFF = timedelta(seconds=30)
+# One attempt per activity: the clearance workflow retries a submission on its own timers, so an outage
+# shows (agency_unreachable) from the first failed call, and each wait is visible in its history.
+ONE_ATTEMPT = RetryPolicy(maximum_attempts=1, non_retryable_error_types=REFUSALS)
+OUTAGE_FIRST_BACKOFF = timedelta(seconds=1)
 OUTAGE_MAX_BACKOFF = timedelta(minutes=10)
-POLL_RETRY = RetryPolicy(maximum_attempts=1)  # a failed poll simply waits for the next one
 # Answers and withdrawals must get through: retry through outages, give up only on a refusal or after days.
 PERSISTENT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=OUTAGE_MAX_BACKOFF, non_retryable_error_types=REFUSALS

@@ -1,18 +1,22 @@
 """Stand-ins for the permit and clearance workflows: same names, signals, query and updates as the real ones, little logic.
 
 They record what the API sends them, so API tests do not depend on the real workflows. Their update
-validators refuse like the real ones would: an application already final (ApplicationError type
-"AlreadyFinal", a state conflict), an unknown information request or agency ("InvalidRequest"), and an
-amendment whose production title is REFUSE ("InvalidAmendment", with a field problem in its details).
+validators refuse as the real ones do (workflows.refusals): an application already final is a state
+conflict, an unknown information request or agency and an amendment whose production title is REFUSE
+are invalid requests carrying their field problems.
 """
 
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from schemas.contracts import (
+        CLEARANCE_WORKFLOW,
+        PERMIT_WORKFLOW,
+        QUERY_STATUS,
+        SIGNAL_AGENCY_DECISION,
+        SIGNAL_PAYMENT,
         UPDATE_AMEND,
         UPDATE_ANSWER,
         UPDATE_CANCEL,
@@ -29,13 +33,15 @@ with workflow.unsafe.imports_passed_through():
         OfficerDecisionKind,
         Payment,
     )
+    from schemas.problems import Problem
     from schemas.status import ApplicationStatus, PermitStatusView, TimelineEvent, location_views
+    from workflows.refusals import invalid_request, state_conflict
 
 FINAL = {ApplicationStatus.completed, ApplicationStatus.rejected, ApplicationStatus.withdrawn, ApplicationStatus.lapsed}
 REFUSED_TITLE = "REFUSE"
 
 
-@workflow.defn(name="PermitApplicationWorkflow")
+@workflow.defn(name=PERMIT_WORKFLOW)
 class StandInPermitWorkflow:
     @workflow.init
     def __init__(self, input: PermitWorkflowInput) -> None:
@@ -57,7 +63,7 @@ class StandInPermitWorkflow:
     async def run(self, input: PermitWorkflowInput) -> None:
         await workflow.wait_condition(lambda: self.finished)
 
-    @workflow.query(name="status")
+    @workflow.query(name=QUERY_STATUS)
     def status(self) -> PermitStatusView:
         return self.view
 
@@ -65,7 +71,7 @@ class StandInPermitWorkflow:
     def recorded_payments(self) -> list[Payment]:
         return self.payments
 
-    @workflow.signal(name="payment_received")
+    @workflow.signal(name=SIGNAL_PAYMENT)
     def payment_received(self, payment: Payment) -> None:
         self.payments.append(payment)
 
@@ -75,33 +81,31 @@ class StandInPermitWorkflow:
 
     def _not_final(self) -> None:
         if self.view.status in FINAL:
-            raise ApplicationError(f"application {self.view.id} is already {self.view.status.value}",
-                                   type="AlreadyFinal")
+            raise state_conflict(f"application {self.view.id} is already {self.view.status.value}")
 
-    def _event(self, event: str, detail: str) -> None:
-        self.view.timeline.append(TimelineEvent(at=workflow.now(), event=event, detail=detail))
+    def _event(self, event: str, detail: str, actor: str | None = None) -> None:
+        self.view.timeline.append(TimelineEvent(at=workflow.now(), event=event, detail=detail, actor=actor))
 
     @workflow.update(name=UPDATE_AMEND)
     def amend(self, amendment: Amendment) -> AmendmentResult:
         self.updates.append(f"{UPDATE_AMEND}:{amendment.actor}")
         self.view.revision += 1
         self.view.production_title = amendment.application.production.title
-        self._event("amended", f"revision {self.view.revision}")
+        self._event("amended", f"revision {self.view.revision}", amendment.actor)
         return AmendmentResult(revision=self.view.revision, kept=sorted({c.agency for c in self.view.clearances}))
 
     @amend.validator
     def _validate_amend(self, amendment: Amendment) -> None:
         self._not_final()
         if amendment.application.production.title == REFUSED_TITLE:
-            raise ApplicationError("the production title may not change after submission",
-                                   [{"path": "production.title", "message": "may not change"}],
-                                   type="InvalidAmendment")
+            raise invalid_request("the production title may not change after submission",
+                                  [Problem(path="production.title", message="may not change")])
 
     @workflow.update(name=UPDATE_CANCEL)
     def cancel(self, request: CancelRequest) -> PermitStatusView:
         self.updates.append(f"{UPDATE_CANCEL}:{request.actor}")
         self.view.status = ApplicationStatus.withdrawn
-        self._event("withdrawn", "cancelled by the applicant")
+        self._event("cancelled", request.reason, request.actor)
         return self.view
 
     @cancel.validator
@@ -113,20 +117,20 @@ class StandInPermitWorkflow:
         self.updates.append(f"{UPDATE_ANSWER}:{answer.request_id}")
         for clearance in self.view.clearances:  # the request stays open, so the same one can be answered again
             if clearance.information_request_id == answer.request_id:
-                self._event("information_answered", f"{clearance.agency}: request {answer.request_id}")
+                self._event("information_answered", f"{clearance.agency}: request {answer.request_id}", answer.actor)
         return self.view
 
     @answer_information.validator
     def _validate_answer(self, answer: InformationAnswer) -> None:
         self._not_final()
         if all(c.information_request_id != answer.request_id for c in self.view.clearances):
-            raise ApplicationError(f"no open information request has the id {answer.request_id}",
-                                   type="InvalidRequest")
+            raise invalid_request("answer refused", [Problem(
+                path="request_id", message=f"no open information request has the id {answer.request_id}")])
 
     @workflow.update(name=UPDATE_DECIDE)
     def decide(self, decision: OfficerDecision) -> PermitStatusView:
         self.updates.append(f"{UPDATE_DECIDE}:{decision.officer}")
-        self._event("officer_decision", f"{decision.agency}: {decision.outcome.value} by {decision.officer}")
+        self._event("officer_decision", f"{decision.agency}: {decision.outcome.value}", decision.officer)
         return self.view
 
     @decide.validator
@@ -134,7 +138,8 @@ class StandInPermitWorkflow:
         self._not_final()
         if decision.kind is not OfficerDecisionKind.expedite and \
                 decision.agency not in {c.agency for c in self.view.clearances}:
-            raise ApplicationError(f"{decision.agency} is not an agency of this application", type="InvalidRequest")
+            raise invalid_request("decision refused", [Problem(
+                path="agency", message=f"{decision.agency} is not an agency of this application")])
 
     @workflow.signal(name="test_set_view")
     def set_view(self, view: PermitStatusView) -> None:
@@ -145,7 +150,7 @@ class StandInPermitWorkflow:
         self.finished = True
 
 
-@workflow.defn(name="AgencyClearanceWorkflow")
+@workflow.defn(name=CLEARANCE_WORKFLOW)
 class StandInClearanceWorkflow:
     @workflow.init
     def __init__(self) -> None:
@@ -156,7 +161,7 @@ class StandInClearanceWorkflow:
     async def run(self) -> None:
         await workflow.wait_condition(lambda: self.finished)
 
-    @workflow.signal(name="agency_decision")
+    @workflow.signal(name=SIGNAL_AGENCY_DECISION)
     def agency_decision(self, decision: AgencyDecision) -> None:
         if all(seen.decision_id != decision.decision_id for seen in self.decisions):
             self.decisions.append(decision)

@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from temporalio.client import Client
 
 from api.app import create_app as create_api
 from activities.outbox_relay import OutboxRelay
@@ -27,6 +28,14 @@ from store.pool import open_pool
 from tests.servers import quiet_ports, serve
 from workers.worker import applicant_secret, build_worker
 
+RECONCILE_AFTER_MINUTES = 0.05  # the tests' catalog: a webhook overdue 3 s after acceptance is looked for
+
+
+def quick_reconcile(rules: RuleSet) -> RuleSet:
+    """The rule set with every agency reconciling a lost webhook after RECONCILE_AFTER_MINUTES."""
+    agencies = [a.model_copy(update={"reconcile_after_minutes": RECONCILE_AFTER_MINUTES}) for a in rules.catalog.agencies]
+    return rules.model_copy(update={"catalog": rules.catalog.model_copy(update={"agencies": agencies})})
+
 
 @dataclass
 class Stack:
@@ -38,6 +47,7 @@ class Stack:
     pool: asyncpg.Pool
     officer: dict[str, str]  # headers to call as an officer
     organisation_id: str  # the applicant's organisation
+    temporal: Client
 
     async def submit(self, body: dict[str, Any], key: str) -> httpx.Response:
         return await self.http.post(f"{self.api}/v1/permits", json=body, headers={"Idempotency-Key": key})
@@ -81,7 +91,7 @@ async def stack(dev_env, task_queue: str, tmp_path: Path, database_url: str) -> 
         JFC_PUBLIC_BASE_URL=f"http://127.0.0.1:{api_port}",
         JFC_SIMULATOR_URL=f"http://127.0.0.1:{sim_port}",
     )
-    rules = load_rule_set(settings.agencies_file, settings.rules_file, settings.simulator_url)
+    rules = quick_reconcile(load_rule_set(settings.agencies_file, settings.rules_file, settings.simulator_url))
     secrets = lambda ref: webhook_secret(ref, tmp_path)  # noqa: E731
     simulator = create_simulator(
         state_dir=tmp_path,
@@ -109,7 +119,7 @@ async def stack(dev_env, task_queue: str, tmp_path: Path, database_url: str) -> 
         stack_ctx.callback(stop_relay.set)
         yield Stack(
             settings, rules, api_url, sim_url, http, pool, {"Authorization": f"Bearer {officer}"},
-            str(account.organisation_id),
+            str(account.organisation_id), dev_env.client,
         )
 
 

@@ -48,7 +48,9 @@ def _timeline(n: int) -> list[TimelineEvent]:
         TimelineEvent(at=at(3, 9, 2), event="in_review"),
         TimelineEvent(at=at(3, 9, 3), event="clearance_started", detail="heritage"),
         TimelineEvent(at=at(3, 9, 4), event="clearance_started", detail="police"),
-        TimelineEvent(at=at(7, 14), event="officer_decision", detail="police: approved by Ani Susanti"),
+        TimelineEvent(at=at(6, 11), event="information_answered", actor="applicant:ACC-SARI",
+                      detail="heritage: request R-1 (as officer Budi asked by phone)"),
+        TimelineEvent(at=at(7, 14), event="officer_decision", detail="police: approved", actor="officer:ACC-ANI"),
         TimelineEvent(at=at(11, 10), event="awaiting_payment"),
         TimelineEvent(at=at(12, 8), event="paid", detail="payment PAY-1: 3000000 IDR"),
         TimelineEvent(at=at(12, 8, 1), event="issued", detail=PERMIT_NUMBER),
@@ -116,6 +118,6 @@ def view_issued() -> PermitStatusView:
         "permit": PermitInfo(number=PERMIT_NUMBER, issued_at=at(12, 8, 1),
                              document_url="http://localhost:8080/v1/permits/x/document",
                              verify_url="http://localhost:8080/verify/x"),
-        "timeline": _timeline(9),
+        "timeline": _timeline(10),
         "next_deadline": None,
     })

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
-from wf_harness import PARKS, Run, agency, application, first_shoot_in, running
+from wf_harness import PARKS, ClearanceInputs, Run, agency, application, first_shoot_in, running
 
 from schemas.application import Applicant, Location, LocationKind, PermitApplication, ShootDay
 from schemas.contracts import (
@@ -118,12 +118,15 @@ async def test_cancel_during_an_agency_outage_withdraws_each_request_once_after_
         down_until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=4)
         run.world.outage_until.update(parks=down_until, district=down_until)
         view = await run.handle.execute_update(
-            UPDATE_CANCEL, CancelRequest(reason="the shoot moved to Bandung", actor="sari@contoh.id"),
+            UPDATE_CANCEL, CancelRequest(reason="the shoot moved to Bandung (officer Ani agreed)",
+                                         actor="applicant:ACC-SARI"),
             result_type=PermitStatusView,
         )
         assert view.status == ApplicationStatus.withdrawn and view.organisation_id == "ORG-CONTOH"
         cancelled = [e for e in view.timeline if e.event == "cancelled"]
-        assert cancelled and cancelled[0].detail == "by sari@contoh.id: the shoot moved to Bandung"
+        # who cancelled is a field; a reason naming an officer names nobody
+        assert [(e.detail, e.actor) for e in cancelled] == [
+            ("the shoot moved to Bandung (officer Ani agreed)", "applicant:ACC-SARI")]
 
         final = await asyncio.wait_for(run.handle.result(), timeout=40)
         assert final.status == ApplicationStatus.withdrawn
@@ -351,3 +354,36 @@ async def test_officer_confirms_a_rejection_with_the_update(dev_env, task_queue)
             history = await run.handle.fetch_history()
             path = Path(__file__).parent / "histories" / "permit_updates.json"
             path.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
+
+
+# ---- a clearance that continued as new ----------------------------------------------------
+
+
+async def test_an_officer_decision_reaches_a_clearance_that_continued_as_new(dev_env, task_queue):
+    """The `decide` update goes through the parent's child handle, which follows the clearance's new runs."""
+    app = app_with_webhook()
+
+    def parks_down(world) -> None:
+        world.planner = route
+        world.outage_until["parks"] = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+
+    limit = ClearanceInputs(continue_as_new_after_events=25)
+    async with running(dev_env, task_queue, route(PlanInput(application=app, submitted_at=dt.datetime.now(dt.UTC))),
+                       app=app, setup=parks_down, interceptors=[limit]) as run:
+        await run.until(lambda v: run.clearance(v, "parks").status == ClearanceStatus.agency_unreachable, "down",
+                        timeout=T)
+        parks = run.client.get_workflow_handle(run.child_id("parks"))
+        first_run = (await parks.describe()).run_id
+        deadline = asyncio.get_running_loop().time() + T
+        while (await parks.describe()).run_id == first_run:  # the outage's attempts continued it as new
+            assert asyncio.get_running_loop().time() < deadline, "the clearance never continued as new"
+            await asyncio.sleep(0.2)
+
+        view = await run.handle.execute_update(UPDATE_DECIDE, OfficerDecision(
+            kind=OfficerDecisionKind.clearance, agency="parks", outcome=Outcome.approved,
+            reason="confirmed with the park by phone", officer="officer:dewi"), result_type=PermitStatusView)
+        decided = run.clearance(view, "parks")
+        assert decided.status == ClearanceStatus.approved and decided.decided_by == "officer:dewi"
+        assert len(decided.outages) == 1 and decided.failed_attempts >= 2
+        assert run.world.requests.get(run.child_id("parks")) is None  # the agency never took the request
+        await run.handle.terminate("test done")

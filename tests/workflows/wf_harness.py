@@ -67,6 +67,11 @@ from schemas.contracts import (
     PermitWorkflowInput,
     PlanInput,
     ProjectionInput,
+    QUERY_STATUS,
+    SIGNAL_AGENCY_DECISION,
+    SIGNAL_INFORMATION_ANSWER,
+    SIGNAL_OFFICER_DECISION,
+    SIGNAL_PAYMENT,
     RoutedAgency,
     SlaDeadlines,
     SlaDeadlinesInput,
@@ -74,7 +79,8 @@ from schemas.contracts import (
     SubmitClearanceResult,
     clearance_workflow_id,
 )
-from schemas.decisions import AgencyDecision, Outcome
+from schemas.decisions import AgencyDecision, InformationAnswer, OfficerDecision, OfficerDecisionKind, Outcome
+from schemas.decisions import Payment
 from schemas.status import FeeLine, Fees, PermitInfo, PermitStatusView
 from workflows.clearance import AgencyClearanceWorkflow
 from workflows.permit import PermitApplicationWorkflow
@@ -93,7 +99,10 @@ def agency(code: str, *, sla_days: int = 5, consent: bool = True, mode: str = "w
         sla_days=sla_days,
         grace_days=grace_days,
         silence_is_consent=consent,
-        poll_interval_minutes=30,
+        # A poll agency is polled every 30 minutes; a webhook agency's status is checked an hour after acceptance
+        # (a lost webhook), then daily: weeks of skipped time stay a few hundred events.
+        poll_interval_minutes=30 if mode == "poll" else 24 * 60,
+        reconcile_after_minutes=60,
         webhook_secret_ref=code,
     )
 
@@ -162,6 +171,7 @@ class FakeWorld:
     retry_after: dict[str, dt.timedelta] = field(default_factory=dict)
     lose_first_response: set[str] = field(default_factory=set)
     withdrawn: list[str] = field(default_factory=list)
+    status_polls: list[tuple[str, dt.datetime]] = field(default_factory=list)  # (request key, when), every GET
     withdraw_attempts: dict[str, int] = field(default_factory=dict)  # every DELETE tried, by request key
     deletes: dict[str, int] = field(default_factory=dict)  # DELETEs that reached the agency, by request key
     planner: Callable[[PlanInput], ApplicationPlan] | None = None  # plans by the application (amendments)
@@ -198,6 +208,7 @@ class FakeWorld:
 
     @activity.defn(name=GET_CLEARANCE_STATUS)
     async def get_status(self, input: AgencyCallInput) -> AgencyStatusResult:
+        self.status_polls.append((input.request_key, activity.info().current_attempt_scheduled_time))
         req = self.requests[input.request_key]
         decided = None if req.status == AgencyRequestState.received else activity.info().current_attempt_scheduled_time
         return AgencyStatusResult(
@@ -299,7 +310,7 @@ class Run:
         return clearance_workflow_id(self.app_id, code, revision)
 
     async def status(self) -> PermitStatusView:
-        return await self.handle.query("status", result_type=PermitStatusView)
+        return await self.handle.query(QUERY_STATUS, result_type=PermitStatusView)
 
     def clearance(self, view: PermitStatusView, code: str):
         return next(c for c in view.clearances if c.agency == code)
@@ -346,8 +357,26 @@ class Run:
             decision_id=decision_id or f"{code}-{uuid.uuid4().hex[:8]}", reference=req.reference, request_key=req.key,
             status=outcome, decided_at=await self.env.get_current_time(), **kw,
         )
-        await self.client.get_workflow_handle(self.child_id(code, revision)).signal("agency_decision", decision)
+        await self.client.get_workflow_handle(self.child_id(code, revision)).signal(SIGNAL_AGENCY_DECISION, decision)
         return decision
+
+    async def officer_decides(self, code: str, outcome: Outcome, reason: str, officer: str = "officer:dewi") -> None:
+        """An officer's decision as the permit workflow forwards it to the clearance (the time-skipping server
+        has no updates; the `decide` update itself is tested on the dev server)."""
+        decision = OfficerDecision(kind=OfficerDecisionKind.clearance, agency=code, outcome=outcome, reason=reason,
+                                   officer=officer)
+        await self.client.get_workflow_handle(self.child_id(code)).signal(SIGNAL_OFFICER_DECISION, decision)
+
+    async def answer(self, code: str, request_id: str, answer: str) -> None:
+        """The applicant's answer as the permit workflow forwards it to the clearance that asked."""
+        await self.client.get_workflow_handle(self.child_id(code)).signal(
+            SIGNAL_INFORMATION_ANSWER, InformationAnswer(request_id=request_id, answer=answer))
+
+    async def pay(self, amount: int, payment_id: str = "pay-1", permit_id: str | None = None) -> None:
+        """The payment provider's webhook, as the API signals it."""
+        await self.handle.signal(SIGNAL_PAYMENT, Payment(
+            payment_id=payment_id, permit_id=permit_id or self.app_id, amount_idr=amount,
+            paid_at=await self.env.get_current_time()))
 
 
 class ClearanceInputs(Interceptor):

@@ -1,0 +1,66 @@
+"""The read model's copy of a workflow's view, kept current from inside the workflow, in the background.
+
+Every change of the view bumps the workflow's version; the projector sends the latest view with
+its version to a record activity whenever the version moved (the states in between coalesce).
+It runs beside the workflow and is never awaited by it: a database outage only delays the read
+model (the activity retries without limit), never the application, which waits for
+`caught_up()` only before it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, is_cancelled_exception
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.policies import PROJECTION_RETRY, PROJECTION_TIMEOUT
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+RETRY_AFTER_REFUSAL = timedelta(minutes=1)
+
+
+class Projector:
+    """Projects `input_at(version)` through the activity `activity` each time `version()` grows."""
+
+    def __init__(self, activity: str, version: Callable[[], int], input_at: Callable[[int], BaseModel]) -> None:
+        self._activity = activity
+        self._version = version
+        self._input_at = input_at
+        self.projected = 0
+        self._task: asyncio.Task[None] | None = None  # referenced, so the running loop is never collected
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    def caught_up(self) -> bool:
+        """Whether the read model holds the latest version."""
+        return self.projected >= self._version()
+
+    async def _run(self) -> None:
+        while True:
+            await workflow.wait_condition(lambda: self._version() > self.projected)
+            version = self._version()
+            try:
+                await workflow.execute_activity(
+                    self._activity,
+                    self._input_at(version),
+                    result_type=bool,
+                    start_to_close_timeout=PROJECTION_TIMEOUT,
+                    retry_policy=PROJECTION_RETRY,
+                    summary=f"seq {version}",
+                )
+            except ActivityError as err:
+                if is_cancelled_exception(err):
+                    raise
+                # Only a non-retryable failure gets here (the policy retries everything else): try again later.
+                workflow.logger.error("Projection of seq %s failed: %s; trying again", version, err.cause or err)
+                await workflow.sleep(RETRY_AFTER_REFUSAL, summary="projection")
+                continue
+            self.projected = max(self.projected, version)
