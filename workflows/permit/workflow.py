@@ -121,17 +121,17 @@ class PermitApplicationWorkflow:
         s.amending = True
         try:
             plan = await calls.plan(amendment.application, s.input.submitted_at)
-            if s.cancel is not None or s.ended:
-                raise ApplicationError(f"application {s.application_id} ended ({s.status.value}) while the "
-                                       "amendment was planned", type=STATE_CONFLICT, non_retryable=True)
-            if not plan.lead_time_ok and s.expedite is None:
-                raise invalid_request(f"amendment of {s.application_id} refused", [Problem(
-                    path=amendments.first_day_path(amendment.application),
-                    message=f"lead time too short: the earliest feasible start is {plan.earliest_feasible_start}")])
-            return self.app.revise(amendment, plan)
         finally:
-            s.amending = False
-            self.app.touch()
+            s.amending = False  # plain state: safe to set even while an evicted run is torn down
+        self.app.touch()  # wakes the review, which waits while an amendment is planned
+        if s.cancel is not None or s.ended:
+            raise ApplicationError(f"application {s.application_id} ended ({s.status.value}) while the amendment "
+                                   "was planned", type=STATE_CONFLICT, non_retryable=True)
+        if not plan.lead_time_ok and s.expedite is None:
+            raise invalid_request(f"amendment of {s.application_id} refused", [Problem(
+                path=amendments.first_day_path(amendment.application),
+                message=f"lead time too short: the earliest feasible start is {plan.earliest_feasible_start}")])
+        return self.app.revise(amendment, plan)
 
     @amend.validator
     def _validate_amend(self, amendment: Amendment) -> None:
@@ -307,18 +307,19 @@ class PermitApplicationWorkflow:
         s.payment_deadline = deadline = await calls.business_deadline(workflow.now(), s.plan.payment_business_days)
         app.set_status(ApplicationStatus.awaiting_payment, f"{app.due()} IDR due by {deadline.isoformat()}")
         self.notifier.send("payment_due", APPLICANT, f"{app.due()} IDR by {deadline.isoformat()}")
-        try:
-            while True:
-                if not await wait_until(lambda: bool(s.payments) or app.interrupted(), deadline, "payment"):
-                    return app.closing(ApplicationStatus.lapsed,
-                                       f"no payment within {s.plan.payment_business_days} business days")
-                if app.interrupted():
-                    return app.after_interrupt()
-                if app.take_payments():
-                    return Phase.issue
-        finally:
-            s.payment_deadline = None
-            app.touch()
+        while True:
+            if not await wait_until(lambda: bool(s.payments) or app.interrupted(), deadline, "payment"):
+                return self._stop_waiting_for_payment(app.closing(
+                    ApplicationStatus.lapsed, f"no payment within {s.plan.payment_business_days} business days"))
+            if app.interrupted():
+                return self._stop_waiting_for_payment(app.after_interrupt())
+            if app.take_payments():
+                return self._stop_waiting_for_payment(Phase.issue)
+
+    def _stop_waiting_for_payment(self, next_phase: Phase) -> Phase:
+        self.s.payment_deadline = None
+        self.app.touch()
+        return next_phase
 
     async def _issue(self) -> Phase:
         """Issue the permit (after an amendment: the same number, a new document)."""
