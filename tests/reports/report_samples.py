@@ -77,3 +77,36 @@ async def add_outage(
            VALUES ($1, $2, 1, $3, $4, $5, 3)""",
         application_id, agency, episode, started_at, recovered_at,
     )
+
+
+SLA_FIGURES = ("requests", "decided", "met", "breached", "open", "open_at_risk", "deemed_approvals")
+
+# The SLA figures counted from the clearances themselves, per agency, Jakarta day or month ({period}) and turnaround.
+_RECOUNT = """
+SELECT agency, {period} AS period, coalesce(turnaround_business_days, -1) AS turnaround,
+       count(*) AS requests,
+       count(*) FILTER (WHERE decided_at IS NOT NULL) AS decided,
+       count(*) FILTER (WHERE sla = 'met') AS met,
+       count(*) FILTER (WHERE breached_at IS NOT NULL) AS breached,
+       count(*) FILTER (WHERE decided_at IS NULL AND status <> 'withdrawn') AS open,
+       count(*) FILTER (WHERE decided_at IS NULL AND status <> 'withdrawn' AND sla = 'at_risk') AS open_at_risk,
+       count(*) FILTER (WHERE outcome = 'deemed_approved') AS deemed_approvals
+FROM (SELECT *, (coalesce(requested_at, accepted_at) AT TIME ZONE 'Asia/Jakarta')::date AS day FROM clearances
+      WHERE coalesce(requested_at, accepted_at) IS NOT NULL) c
+GROUP BY 1, 2, 3
+"""
+
+
+async def assert_sla_figures_match_a_recount(db: asyncpg.Connection | asyncpg.Pool) -> None:
+    """sla_daily and sla_monthly hold what counting the clearances gives, each clearance once (rows that went back
+    to zero left out)."""
+
+    def table(rows) -> dict[tuple, tuple]:
+        return {(r["agency"], r["period"], r["turnaround"]): tuple(r[n] for n in SLA_FIGURES)
+                for r in rows if any(r[n] for n in SLA_FIGURES)}
+
+    figures = ", ".join(SLA_FIGURES)
+    daily = table(await db.fetch(f"SELECT agency, day AS period, turnaround, {figures} FROM sla_daily"))
+    monthly = table(await db.fetch(f"SELECT agency, month AS period, turnaround, {figures} FROM sla_monthly"))
+    assert daily == table(await db.fetch(_RECOUNT.format(period="day")))
+    assert monthly == table(await db.fetch(_RECOUNT.format(period="date_trunc('month', day::timestamp)::date")))

@@ -11,7 +11,7 @@ import pytest
 from domain.calendar import business_days_between
 from schemas.catalog import AgencyCode
 from store.reports import agency_sla, breaches, business_days_after, percentile_cont, sla_ranges
-from tests.reports.report_samples import add_application, add_clearance, add_outage, jkt
+from tests.reports.report_samples import add_application, add_clearance, add_outage, assert_sla_figures_match_a_recount, jkt
 
 NOW = jkt(2027, 1, 5, 12)  # a Tuesday noon in Jakarta
 OCTOBER = (dt.date(2026, 10, 1), dt.date(2026, 10, 15))
@@ -160,7 +160,7 @@ async def test_a_withdrawn_request_is_neither_open_nor_decided(pool: asyncpg.Poo
     police = rows["police"]
     assert (police.requests, police.decided, police.open, police.breached) == (2, 1, 0, 1)
     await assert_matches_brute_force(pool, *OCTOBER)
-    await assert_monthly_matches_brute_force(pool)
+    await assert_sla_figures_match_a_recount(pool)
 
     listed = await breaches(pool, NOW)
     assert [(r.application_id, r.agency, r.open) for r in listed] == [
@@ -218,44 +218,6 @@ async def assert_matches_brute_force(pool: asyncpg.Pool, start: dt.date | None, 
         assert row.p90_turnaround_business_days == pytest.approx(want["p90"]), row.agency
 
 
-_COUNTS = """sum(requests)::bigint AS requests, sum(decided)::bigint AS decided, sum(met)::bigint AS met,
-               sum(breached)::bigint AS breached, sum(open)::bigint AS open, sum(open_at_risk)::bigint AS open_at_risk,
-               sum(deemed_approvals)::bigint AS deemed_approvals"""
-
-_BRUTE_FORCE_BY_MONTH = """
-SELECT agency, date_trunc('month', coalesce(requested_at, accepted_at) AT TIME ZONE 'Asia/Jakarta')::date AS month,
-       coalesce(turnaround_business_days, -1) AS turnaround,
-       count(*) AS requests,
-       count(*) FILTER (WHERE decided_at IS NOT NULL) AS decided,
-       count(*) FILTER (WHERE sla = 'met') AS met,
-       count(*) FILTER (WHERE breached_at IS NOT NULL) AS breached,
-       count(*) FILTER (WHERE decided_at IS NULL AND status <> 'withdrawn') AS open,
-       count(*) FILTER (WHERE decided_at IS NULL AND status <> 'withdrawn' AND sla = 'at_risk') AS open_at_risk,
-       count(*) FILTER (WHERE outcome = 'deemed_approved') AS deemed_approvals
-FROM clearances
-WHERE coalesce(requested_at, accepted_at) IS NOT NULL
-GROUP BY 1, 2, 3
-"""
-
-
-async def assert_monthly_matches_brute_force(pool: asyncpg.Pool) -> None:
-    """sla_monthly holds, per agency, Jakarta month and turnaround, what counting the clearances gives; and it is
-    sla_daily summed by month (rows that went back to zero left out)."""
-
-    def table(rows) -> dict[tuple, tuple]:
-        names = ("requests", "decided", "met", "breached", "open", "open_at_risk", "deemed_approvals")
-        return {(r["agency"], r["month"], r["turnaround"]): tuple(r[n] for n in names)
-                for r in rows if any(r[n] for n in names)}
-
-    monthly = table(await pool.fetch(f"SELECT agency, month, turnaround, {_COUNTS} FROM sla_monthly GROUP BY 1, 2, 3"))
-    by_month = table(await pool.fetch(
-        f"SELECT agency, date_trunc('month', day::timestamp)::date AS month, turnaround, {_COUNTS} "
-        "FROM sla_daily GROUP BY 1, 2, 3"))
-    counted = table(await pool.fetch(_BRUTE_FORCE_BY_MONTH))
-    assert monthly == counted
-    assert by_month == counted
-
-
 async def test_the_sla_figures_follow_every_kind_of_write(pool: asyncpg.Pool) -> None:
     """Inserts, COPY, updates, upserts and deletes all keep sla_daily equal to counting the clearances."""
     rng = random.Random(3)
@@ -284,7 +246,7 @@ async def test_the_sla_figures_follow_every_kind_of_write(pool: asyncpg.Pool) ->
             await conn.execute(f"INSERT INTO clearances ({', '.join(columns)}) VALUES "
                                f"({', '.join(f'${i + 1}' for i in range(len(columns)))})", *random_row(a, g))
     await assert_matches_brute_force(pool, dt.date(2026, 10, 1), dt.date(2026, 10, 31))
-    await assert_monthly_matches_brute_force(pool)
+    await assert_sla_figures_match_a_recount(pool)
 
     # decisions arrive: updates, one statement touching many rows, upserts, deletions
     await pool.execute("""UPDATE clearances SET decided_at = requested_at + interval '2 days', status = 'approved',
@@ -304,7 +266,7 @@ async def test_the_sla_figures_follow_every_kind_of_write(pool: asyncpg.Pool) ->
     await pool.execute("DELETE FROM clearances WHERE agency = 'police'")
     await assert_matches_brute_force(pool, dt.date(2026, 10, 1), dt.date(2026, 10, 31))
     await assert_matches_brute_force(pool, dt.date(2026, 10, 5), dt.date(2026, 10, 12))
-    await assert_monthly_matches_brute_force(pool)
+    await assert_sla_figures_match_a_recount(pool)
 
     await pool.execute("TRUNCATE clearances")
     assert sum(row.requests for row in await agency_sla(pool, None, None, NOW)) == 0
@@ -340,7 +302,7 @@ async def test_windows_of_whole_and_partial_months_match_counting(pool: asyncpg.
     async with pool.acquire() as conn:
         await conn.copy_records_to_table("clearances", records=rows, columns=columns)
     await pool.execute("UPDATE clearances SET requested_at = requested_at - interval '20 days' WHERE agency = 'parks'")
-    await assert_monthly_matches_brute_force(pool)
+    await assert_sla_figures_match_a_recount(pool)
 
     d = dt.date
     windows = [
