@@ -535,6 +535,7 @@ async def test_cancelled_application_withdraws_open_requests_and_keeps_its_histo
         view = await run.status()  # queries still answer on a closed workflow
         assert view.status == ApplicationStatus.withdrawn
         assert run.world.projected(run.app_id) == view  # projected before the cancellation completed
+        assert "application_withdrawn" in run.world.kinds("applicant")  # sent, and drained, before it ended
         assert run.clearance(view, "district").status == ClearanceStatus.withdrawn
         assert run.clearance(view, "parks").status == ClearanceStatus.approved
 
