@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     simulator_url_override: str | None = Field(default=None, validation_alias=AliasChoices("JFC_SIMULATOR_URL"))
     agencies_file: Path = PACKAGED_DATA / "agencies.toml"
     rules_file: Path = PACKAGED_DATA / "rules.toml"
+    incentives_file: Path = PACKAGED_DATA / "incentives.toml"
     database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "JFC_DATABASE_URL"))
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
