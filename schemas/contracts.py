@@ -273,3 +273,40 @@ class ProjectionInput(BaseModel):
     workflow_id: str
     seq: int = Field(ge=1, description="The workflow's event sequence; grows with every state change")
     view: PermitStatusView
+
+
+# ==== incentives (design §4) ==========================================================================
+
+INCENTIVE_WORKFLOW = "IncentiveApplicationWorkflow"  # id: the incentive id (INC-...)
+FEATURE_CALL_WORKFLOW = "FeatureCallWorkflow"  # id: feature_call_workflow_id(call id)
+
+SIGNAL_INCENTIVE_LINKED = "incentive_linked"  # IncentiveLink: incentive -> its permit
+SIGNAL_PERMIT_EVENT = "permit_event"  # PermitEvent: permit -> each linked incentive
+SIGNAL_FUND_PROMOTED = "fund_promoted"  # FundPromotion: whoever released money -> the waiting incentive it reserved
+SIGNAL_AUDIT_DECISION = "audit_decision"  # AuditDecision: the audit firm's webhook -> the incentive
+SIGNAL_CALL_ENTRY = "call_entry"  # CallEntry: a first-feature application -> its call
+SIGNAL_CALL_RESULT = "call_result"  # CallResult: the call -> each of its applications
+
+QUERY_CALL = "call"  # feature call -> CallView (incentives answer QUERY_STATUS with IncentiveStatusView)
+
+UPDATE_CLAIM = "claim"  # Claim -> IncentiveStatusView
+UPDATE_WITHDRAW = "withdraw"  # Withdrawal -> IncentiveStatusView
+UPDATE_COMMITTEE = "committee_decide"  # CommitteeDecision -> IncentiveStatusView
+UPDATE_CLAWBACK = "clawback"  # ClawbackOrder -> IncentiveStatusView
+UPDATE_SCORE = "score"  # PanelScore (on the feature call) -> CallView
+
+FUND_RESERVE = "fund_reserve"
+FUND_RELEASE = "fund_release"
+FUND_PAY = "fund_pay"
+FUND_CLAWBACK = "fund_clawback"
+TREASURY_PAY = "treasury_pay"
+REQUEST_AUDIT = "request_audit"
+ISSUE_CERTIFICATE = "issue_certificate"
+RECORD_INCENTIVE = "record_incentive"
+
+TREASURY_REFUSED = "TreasuryRefused"  # a 4xx from the treasury: an officer looks into it
+FUND_REFUSED = "FundRefused"  # the ledger refused an operation (more than reserved, twice reserved)
+
+
+def feature_call_workflow_id(call_id: str) -> str:
+    return f"call:{call_id}"
