@@ -1,4 +1,8 @@
-"""Admin routes (dev and tests only): behaviour, outages, requests held, manual decisions, payments, reset."""
+"""Admin routes (dev and tests only): behaviour, outages, requests held, manual decisions, payments, reset.
+
+`{code}` is a catalog agency, `audit` or `treasury`; the requests lists of the last two and the
+manual audit are in `simulator.parties` (served first, so they take those paths).
+"""
 
 from __future__ import annotations
 

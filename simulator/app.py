@@ -1,6 +1,7 @@
 """The agency simulator's HTTP app: the agency API of every catalog agency, with injectable faults.
 
-Admin routes (behaviour, outages, manual decisions, payments) live in `simulator.admin`.
+The audit firm's and the treasury's APIs live in `simulator.parties`; admin routes (behaviour,
+outages, manual decisions, payments) in `simulator.admin`. Faults play alike for all of them.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from schemas.agency_api import AgencyReceipt, AgencyRequestState, AgencyRequestS
 from schemas.agency_api import InformationReply
 from schemas.problems import Problem
 from simulator.admin import admin
-from simulator.deps import Code, Key, Known, ProblemError, Sim, field_path, problem_response
+from simulator.deps import Agency, Key, Known, ProblemError, Sim, field_path, problem_response
 from simulator.delivery import Deliverer
-from simulator.engine import Simulator
+from simulator.engine import PARTIES, Simulator
+from simulator.parties import audit_api, party_admin, treasury_api
 from simulator.store import Store
 
 log = structlog.get_logger(__name__)
@@ -35,7 +37,7 @@ api = APIRouter(prefix="/agencies/{code}/v1/clearance-requests", tags=["agency A
 
 
 @api.post("", response_model=AgencyReceipt, status_code=201)
-async def submit(code: Code, key: Key, body: ClearanceRequest, sim: Sim, response: Response) -> AgencyReceipt:
+async def submit(code: Agency, key: Key, body: ClearanceRequest, sim: Sim, response: Response) -> AgencyReceipt:
     """Receive a clearance request; the same Idempotency-Key returns the same reference (200)."""
     if body.agency != code:
         raise ProblemError(422, "Wrong agency", f"The request is for agency {body.agency!r} but was sent to {code!r}")
@@ -54,14 +56,14 @@ async def status(request: Known) -> AgencyRequestStatus:
 
 
 @api.delete("/{reference}", response_model=AgencyRequestStatus)
-async def withdraw(code: Code, request: Known, sim: Sim) -> AgencyRequestStatus:
+async def withdraw(code: Agency, request: Known, sim: Sim) -> AgencyRequestStatus:
     """Withdraw the request (idempotent); a pending decision is cancelled."""
     stored = await sim.withdraw(code, request.reference)
     return (stored or request).view()
 
 
 @api.post("/{reference}/answers", response_model=AgencyRequestStatus)
-async def answer(code: Code, key: Key, request: Known, body: InformationReply, sim: Sim) -> AgencyRequestStatus:
+async def answer(code: Agency, key: Key, request: Known, body: InformationReply, sim: Sim) -> AgencyRequestStatus:
     """Answer the agency's question; the request is then decided again."""
     if request.status == AgencyRequestState.withdrawn:
         detail = f"Request {request.reference!r} was withdrawn; it takes no answers"
@@ -71,7 +73,8 @@ async def answer(code: Code, key: Key, request: Known, body: InformationReply, s
 
 
 async def faults(request: Request, call_next: Callable) -> Response:
-    """Play the network for agency API calls: outages, latency, errors, lost responses; log every call."""
+    """Play the network for agency API calls (the audit firm's and the treasury's too): outages, latency,
+    errors, lost responses; log every call."""
     match = AGENCY_CALL.match(request.url.path)
     sim: Simulator = request.app.state.sim
     if not match or match.group(1) not in sim.modes:
@@ -116,10 +119,14 @@ def create_app(
 ) -> FastAPI:
     """The simulator app for `agency_codes`, keeping its state in `state_dir/simulator.db`.
 
-    `secrets(ref)` gives webhook secrets (ref = agency code, or "payments"); `api_url` is our API's
-    base URL (payment webhooks); `modes` maps codes to "webhook" or "poll" (default webhook).
+    The audit firm (`audit`) and the treasury (`treasury`) are always served beside them.
+    `secrets(ref)` gives webhook secrets (ref = agency code, "audit", or "payments"); `api_url` is our
+    API's base URL (payment webhooks); `modes` maps codes to "webhook" or "poll" (default webhook).
     """
-    all_modes = {code: (modes or {}).get(code, "webhook") for code in agency_codes}
+    reserved = sorted(set(agency_codes) & set(PARTIES))
+    if reserved:
+        raise ValueError(f"agency codes {reserved} are the audit firm's and the treasury's; rename them in the catalog")
+    all_modes = {code: (modes or {}).get(code, "webhook") for code in [*agency_codes, *PARTIES]}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -128,7 +135,7 @@ def create_app(
             sim = Simulator(store, Deliverer(store, secrets, client), all_modes, api_url)
             app.state.sim = sim
             await sim.resume()
-            log.info("simulator.started", agencies=len(all_modes), state=str(state_dir))
+            log.info("simulator.started", agencies=len(sim.agencies), parties=list(PARTIES), state=str(state_dir))
             try:
                 yield
             finally:
@@ -139,6 +146,9 @@ def create_app(
     app = FastAPI(title="JFC agency simulator", version="1", lifespan=lifespan)
     app.middleware("http")(faults)
     app.include_router(api)
+    app.include_router(audit_api)
+    app.include_router(treasury_api)
+    app.include_router(party_admin)  # before `admin`: its /admin/agencies/{audit|treasury}/requests... win
     app.include_router(admin)
 
     @app.exception_handler(ProblemError)
@@ -153,6 +163,6 @@ def create_app(
 
     @app.get("/healthz", tags=["health"])
     async def healthz(sim: Sim) -> dict:
-        return {"status": "ok", "agencies": sim.codes}
+        return {"status": "ok", "agencies": sim.agencies, "parties": list(PARTIES)}
 
     return app

@@ -1,22 +1,30 @@
-"""How a simulated agency behaves, the admin payloads, and the decisions it makes."""
+"""How a simulated agency (or the audit firm, or the treasury) behaves, the admin payloads, and the decisions it makes."""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
 from enum import StrEnum
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.agency_api import AgencyRequestState
 from schemas.catalog import DeliveryMode
 from schemas.decisions import Outcome
+from schemas.incentive_api import AuditState
 
 MAX_DELAY_MS = 30 * 24 * 3600 * 1000
 
 
 class Decision(StrEnum):
-    """What the agency decides about requests it receives."""
+    """What the agency decides about requests it receives.
+
+    The audit firm reads them as audits of every claim line, where only lines in Jakarta qualify:
+    `approve` a clean audit; `conditions` an adjusted audit (10% of the qualifying spend, rounded
+    down, is also disallowed, with a note); `silent` never decides; `reject` and `information`
+    give a clean audit. The treasury pays at once and ignores `decision`, `decision_delay_ms` and `mode`.
+    """
 
     approve = "approve"
     conditions = "conditions"
@@ -66,6 +74,20 @@ class ManualDecision(Admin):
     reason: str | None = Field(default=None, max_length=2000)
 
 
+class ManualAudit(Admin):
+    """Body of `POST /admin/agencies/audit/requests/{reference}/decision`: the auditor's own figures."""
+
+    qualifying_idr: int = Field(ge=0, description="Audited qualifying Jakarta spend, post-production included")
+    post_production_idr: int = Field(default=0, ge=0, description="Of which post-production")
+    notes: list[str] = Field(default_factory=list, max_length=200)
+
+    @model_validator(mode="after")
+    def _post_production_within_qualifying(self) -> ManualAudit:
+        if self.post_production_idr > self.qualifying_idr:
+            raise ValueError("post_production_idr is part of qualifying_idr, so it cannot be larger")
+        return self
+
+
 class PaymentOrder(Admin):
     """Body of `POST /admin/payments`: what the bank is told the applicant paid."""
 
@@ -88,6 +110,29 @@ class RequestSummary(BaseModel):
     received_at: dt.datetime
     times_seen: int
     status: AgencyRequestState
+
+
+class AuditSummary(BaseModel):
+    """One entry of `GET /admin/agencies/audit/requests` (one per Idempotency-Key)."""
+
+    idempotency_key: str
+    reference: str
+    received_at: dt.datetime
+    times_seen: int
+    status: AuditState
+
+
+class PaymentSummary(BaseModel):
+    """One entry of `GET /admin/agencies/treasury/requests`: a payment made (once per payment_key)."""
+
+    idempotency_key: str
+    reference: str
+    received_at: dt.datetime
+    times_seen: int
+    status: Literal["paid"] = "paid"
+    amount_idr: int
+    incentive_id: str
+    tranche: int
 
 
 CONDITIONS: dict[str, list[str]] = {

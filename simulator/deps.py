@@ -43,11 +43,22 @@ async def simulator(request: Request) -> Simulator:
     return request.app.state.sim
 
 
-async def agency(code: str, request: Request) -> str:
-    """The path's agency code, or 404 naming it."""
+async def party(code: str, request: Request) -> str:
+    """The path's code (a catalog agency, `audit` or `treasury`: anything with admin controls), or 404 naming it."""
     known = request.app.state.sim.codes
     if code not in known:
         raise ProblemError(404, "Unknown agency", f"No agency {code!r} here; known codes: {', '.join(known)}")
+    return code
+
+
+async def agency(code: str, request: Request) -> str:
+    """The path's code if it is a catalog agency (one that takes clearance requests), or 404 naming it."""
+    sim = request.app.state.sim
+    if code in sim.codes and code not in sim.agencies:
+        detail = f"{code!r} is not an agency of the catalog and takes no clearance requests; agencies: "
+        raise ProblemError(404, "Unknown agency", detail + ", ".join(sim.agencies))
+    if code not in sim.agencies:
+        raise ProblemError(404, "Unknown agency", f"No agency {code!r} here; known codes: {', '.join(sim.codes)}")
     return code
 
 
@@ -70,7 +81,8 @@ async def known_request(
     return stored
 
 
-Code = Annotated[str, Depends(agency)]
+Code = Annotated[str, Depends(party)]
+Agency = Annotated[str, Depends(agency)]
 Key = Annotated[str, Depends(idempotency_key)]
 Sim = Annotated[Simulator, Depends(simulator)]
 Known = Annotated[StoredRequest, Depends(known_request)]

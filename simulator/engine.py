@@ -1,8 +1,11 @@
-"""The agencies' side of a clearance: receive, decide (on a timer or by hand), withdraw, take answers."""
+"""The agencies' side of a clearance: receive, decide (on a timer or by hand), withdraw, take answers.
+
+The simulator also plays the audit firm (`simulator.audit`) and the treasury (`simulator.treasury`),
+two parties always present beside the catalog's agencies, with the same behaviours and outages.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import random
 import secrets
@@ -14,49 +17,65 @@ import structlog
 from schemas.agency_api import AgencyRequestState, ClearanceRequest, InformationReply
 from schemas.catalog import DeliveryMode
 from schemas.decisions import AgencyDecision, Outcome, Payment
+from simulator.audit import AUDIT, AuditFirm
 from simulator.behaviour import Behaviour, BehaviourUpdate, Decision, ManualDecision, PaymentOrder, PaymentResult
 from simulator.behaviour import complete_manual, outcome_for
 from simulator.delivery import Deliverer
 from simulator.store import Store, StoredRequest
+from simulator.timers import Timers
+from simulator.treasury import TREASURY, Treasury
 
 log = structlog.get_logger(__name__)
 
 PAYMENTS_SECRET_REF = "payments"
+PARTIES = (AUDIT, TREASURY)
 
 
 class Simulator:
-    """Every simulated agency and the payment provider, over one store; owns the decision timers."""
+    """Every simulated agency, the audit firm, the treasury and the payment provider, over one store.
+
+    `modes` maps the catalog's agency codes (and optionally the parties) to "webhook" or "poll".
+    """
 
     def __init__(
         self, store: Store, deliverer: Deliverer, modes: dict[str, str], api_url: str, rng: random.Random | None = None
     ) -> None:
         self.store = store
         self.deliverer = deliverer
-        self.modes = modes
+        self.modes = {**modes, **{party: modes.get(party, DeliveryMode.webhook.value) for party in PARTIES}}
         self.api_url = api_url.rstrip("/")
         self.rng = rng or random.Random()
-        self._timers: dict[tuple[str, str], asyncio.Task] = {}
+        self.audit = AuditFirm(store, deliverer, self.behaviour)
+        self.treasury = Treasury(store)
+        self._timers = Timers()
 
     @property
     def codes(self) -> list[str]:
+        """Every code with admin controls: the catalog's agencies, then the audit firm and the treasury."""
         return list(self.modes)
+
+    @property
+    def agencies(self) -> list[str]:
+        """The catalog's agencies (they take clearance requests)."""
+        return [code for code in self.modes if code not in PARTIES]
 
     # ---- lifecycle -----------------------------------------------------------------
 
     async def resume(self) -> None:
         """After a (re)start: re-arm pending decisions and pending webhooks."""
         for request in await self.store.pending_decisions():
-            if request.agency in self.modes:
+            if request.agency in self.agencies:
                 self._arm(request.agency, request.reference, request.decide_at or time.time())
+        await self.audit.resume()
         await self.deliverer.resume()
 
     async def close(self) -> None:
-        await self._cancel_timers()
+        await self._timers.cancel_all()
+        await self.audit.close()
         await self.deliverer.close()
 
     async def reset(self) -> None:
-        await self._cancel_timers()
-        await self.deliverer.close()
+        await self.close()
         await self.store.reset()
 
     # ---- behaviour -----------------------------------------------------------------
@@ -133,29 +152,12 @@ class Simulator:
     # ---- decisions -----------------------------------------------------------------
 
     def _arm(self, code: str, reference: str, at: float) -> None:
-        self._disarm(code, reference)
-        task = asyncio.create_task(self._decide_at(code, reference, at))
-        self._timers[(code, reference)] = task
-        task.add_done_callback(lambda done: self._forget(code, reference, done))
-
-    def _forget(self, code: str, reference: str, task: asyncio.Task) -> None:
-        if self._timers.get((code, reference)) is task:
-            del self._timers[(code, reference)]
+        self._timers.arm((code, reference), at, lambda: self._decide(code, reference))
 
     def _disarm(self, code: str, reference: str) -> None:
-        task = self._timers.pop((code, reference), None)
-        if task and task is not asyncio.current_task():
-            task.cancel()
+        self._timers.disarm((code, reference))
 
-    async def _cancel_timers(self) -> None:
-        tasks = list(self._timers.values())
-        self._timers.clear()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def _decide_at(self, code: str, reference: str, at: float) -> None:
-        await asyncio.sleep(max(0.0, at - time.time()))
+    async def _decide(self, code: str, reference: str) -> None:
         try:
             request = await self.store.get(code, reference)
             if request is None or request.status != AgencyRequestState.received:

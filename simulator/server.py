@@ -1,4 +1,5 @@
-"""`jfc agencies`: serve the simulator for every agency of the catalog, until SIGINT or SIGTERM."""
+"""`jfc agencies`: serve the simulator for every agency of the catalog (and the audit firm and the treasury),
+until SIGINT or SIGTERM."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 All writes go through one asyncio.Lock, and each write is one transaction; the UNIQUE
 constraint on (agency, idempotency_key) makes racing duplicate submissions one request.
+The audit firm and the treasury keep their own tables in the same file (`Store.install`).
 """
 
 from __future__ import annotations
@@ -160,12 +161,21 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
+    def install(self, schema: str) -> None:
+        """Create another party's tables (idempotent DDL), kept and reset with the rest."""
+        self._db.executescript(schema)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The connection, for reads; writes go through `transaction()`."""
+        return self._db
+
     @asynccontextmanager
-    async def _write(self) -> AsyncIterator[None]:
+    async def transaction(self) -> AsyncIterator[sqlite3.Connection]:
         """One serialized write transaction."""
         async with self._lock:
             with self._db:
-                yield
+                yield self._db
 
     # ---- requests ------------------------------------------------------------------
 
@@ -173,7 +183,7 @@ class Store:
         self, agency: str, key: str, reference: str, body: str, callback_url: str, planned: str, decide_at: float | None
     ) -> tuple[StoredRequest, bool]:
         """Store a new request under `key`, or count one more sighting of it; returns (request, created)."""
-        async with self._write():
+        async with self.transaction():
             created = self._db.execute(
                 "INSERT INTO requests (agency, idempotency_key, reference, received_at, status, callback_url, body,"
                 " planned, decide_at) VALUES (?, ?, ?, ?, 'received', ?, ?, ?, ?)"
@@ -217,7 +227,7 @@ class Store:
     ) -> StoredRequest | None:
         """Record a decision and its webhook ((url, body, secret_ref)) in one transaction; None if not applicable."""
         guard = "status = 'received'" if only_if_received else "status != 'withdrawn'"
-        async with self._write():
+        async with self.transaction():
             changed = self._db.execute(
                 "UPDATE requests SET status = ?, conditions = ?, reason = ?, decision_id = ?, decided_at = ?,"
                 f" decide_at = NULL WHERE agency = ? AND reference = ? AND {guard}",
@@ -226,14 +236,14 @@ class Store:
             if not changed:
                 return None
             if delivery:
-                self._insert_delivery("decision", request.agency, *delivery)
+                self.insert_delivery("decision", request.agency, *delivery)
             row = self._db.execute(
                 "SELECT * FROM requests WHERE agency = ? AND reference = ?", (request.agency, request.reference)
             ).fetchone()
         return StoredRequest.from_row(row)
 
     async def withdraw(self, agency: str, reference: str) -> StoredRequest | None:
-        async with self._write():
+        async with self.transaction():
             self._db.execute(
                 "UPDATE requests SET status = 'withdrawn', decide_at = NULL WHERE agency = ? AND reference = ?",
                 (agency, reference),
@@ -246,7 +256,7 @@ class Store:
         """Record an answer once per key; an information_required request goes back to received.
 
         Returns (request, reopened)."""
-        async with self._write():
+        async with self.transaction():
             inserted = self._db.execute(
                 "INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (agency, reference, key, request_id, answer, now_iso()),
@@ -267,7 +277,7 @@ class Store:
         return json.loads(row["data"]) if row else None
 
     async def set_behaviour(self, agency: str, data: dict) -> None:
-        async with self._write():
+        async with self.transaction():
             self._db.execute(
                 "INSERT INTO behaviours VALUES (?, ?) ON CONFLICT (agency) DO UPDATE SET data = excluded.data",
                 (agency, json.dumps(data)),
@@ -278,7 +288,7 @@ class Store:
         return row["until"] if row and row["until"] > time.time() else None
 
     async def set_outage(self, agency: str, until: float | None) -> None:
-        async with self._write():
+        async with self.transaction():
             if until is None:
                 self._db.execute("DELETE FROM outages WHERE agency = ?", (agency,))
             else:
@@ -289,7 +299,8 @@ class Store:
 
     # ---- deliveries ----------------------------------------------------------------
 
-    def _insert_delivery(self, kind: str, agency: str | None, url: str, body: str, secret_ref: str) -> int:
+    def insert_delivery(self, kind: str, agency: str | None, url: str, body: str, secret_ref: str) -> int:
+        """Queue a signed webhook; call it inside `transaction()`, with the change it announces."""
         return self._db.execute(
             "INSERT INTO deliveries (kind, agency, url, body, secret_ref, next_at, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -297,8 +308,8 @@ class Store:
         ).lastrowid
 
     async def add_delivery(self, kind: str, agency: str | None, url: str, body: str, secret_ref: str) -> int:
-        async with self._write():
-            return self._insert_delivery(kind, agency, url, body, secret_ref)
+        async with self.transaction():
+            return self.insert_delivery(kind, agency, url, body, secret_ref)
 
     async def pending_deliveries(self, delivery_id: int | None = None) -> list[Delivery]:
         sql = "SELECT id, kind, url, body, secret_ref, attempts, next_at FROM deliveries WHERE state = 'pending'"
@@ -308,7 +319,7 @@ class Store:
         return [Delivery(**dict(r)) for r in self._db.execute(sql + " ORDER BY id", args).fetchall()]
 
     async def attempted(self, delivery_id: int, status: int, state: str, next_at: float) -> None:
-        async with self._write():
+        async with self.transaction():
             self._db.execute(
                 "UPDATE deliveries SET attempts = attempts + 1, last_status = ?, state = ?, next_at = ? WHERE id = ?",
                 (status, state, next_at, delivery_id),
@@ -319,7 +330,7 @@ class Store:
     async def log_call(
         self, agency: str, method: str, path: str, key: str | None, status: int, fault: str | None
     ) -> None:
-        async with self._write():
+        async with self.transaction():
             self._db.execute(
                 "INSERT INTO calls (at, agency, method, path, idempotency_key, status, fault)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -335,6 +346,10 @@ class Store:
         return [dict(r) for r in rows]
 
     async def reset(self) -> None:
-        async with self._write():
-            for table in ("requests", "answers", "behaviours", "outages", "deliveries", "calls"):
-                self._db.execute(f"DELETE FROM {table}")
+        """Empty every table, the other parties' included."""
+        async with self.transaction():
+            tables = self._db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            ).fetchall()
+            for row in tables:
+                self._db.execute(f'DELETE FROM "{row["name"]}"')
