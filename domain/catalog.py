@@ -27,13 +27,15 @@ class RuleDataError(ValueError):
 def load_rule_set(agencies_file: Path, rules_file: Path, simulator_url: str) -> RuleSet:
     """The rule set from `agencies_file` (catalog) and `rules_file` (routing, timeouts, fees, version)."""
     problems: list[str] = []
-    agencies = _read_toml(Path(agencies_file), problems)
-    rules = _read_toml(Path(rules_file), problems)
+    agencies = read_toml(Path(agencies_file), problems)
+    rules = read_toml(Path(rules_file), problems)
     if agencies is None or rules is None:
         raise RuleDataError(problems)
-    _fill_simulator_url(agencies, simulator_url.rstrip("/"))
+    entries = agencies.get("agencies")
+    for entry in entries if isinstance(entries, list) else []:
+        fill_simulator_url(entry, simulator_url)
     if "catalog" in rules:
-        problems.append(f"{_show(rules_file)}: catalog: the agency catalog belongs in {_show(agencies_file)}")
+        problems.append(f"{show_path(rules_file)}: catalog: the agency catalog belongs in {show_path(agencies_file)}")
         rules.pop("catalog")
     try:
         rule_set = RuleSet.model_validate({**rules, "catalog": agencies})
@@ -42,8 +44,7 @@ def load_rule_set(agencies_file: Path, rules_file: Path, simulator_url: str) -> 
             loc = error["loc"]
             in_catalog = bool(loc) and loc[0] == "catalog"
             source = agencies_file if in_catalog else rules_file
-            path = _path(loc[1:] if in_catalog else loc)
-            problems.append(f"{_show(source)}: {path}: {error['msg']}")
+            problems.append(problem_line(source, loc[1:] if in_catalog else loc, error["msg"]))
     if problems:
         raise RuleDataError(problems)
     return rule_set
@@ -54,29 +55,35 @@ def default_rule_set(settings: Settings) -> RuleSet:
     return load_rule_set(settings.agencies_file, settings.rules_file, settings.simulator_url)
 
 
-def _read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
+# ---- shared by the rule-data loaders (this one and domain.incentive_rules) -------------------------
+
+
+def read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
+    """The TOML document at `path`, or None with the reason appended to `problems` as `file: what is wrong`."""
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
-        problems.append(f"{_show(path)}: file not found")
+        problems.append(f"{show_path(path)}: file not found")
     except OSError as exc:
-        problems.append(f"{_show(path)}: cannot be read: {exc.strerror or exc}")
+        problems.append(f"{show_path(path)}: cannot be read: {exc.strerror or exc}")
     except tomllib.TOMLDecodeError as exc:
-        problems.append(f"{_show(path)}: not valid TOML: {exc}")
+        problems.append(f"{show_path(path)}: not valid TOML: {exc}")
     return None
 
 
-def _fill_simulator_url(agencies: dict[str, Any], simulator_url: str) -> None:
-    entries = agencies.get("agencies")
-    if not isinstance(entries, list):
-        return
-    for entry in entries:
-        if isinstance(entry, dict) and isinstance(entry.get("base_url"), str):
-            entry["base_url"] = entry["base_url"].replace(PLACEHOLDER, simulator_url)
+def fill_simulator_url(entry: Any, simulator_url: str) -> None:
+    """Replace `{simulator_url}` in the `base_url` of `entry` (a TOML table; anything else is left to validation)."""
+    if isinstance(entry, dict) and isinstance(entry.get("base_url"), str):
+        entry["base_url"] = entry["base_url"].replace(PLACEHOLDER, simulator_url.rstrip("/"))
 
 
-def _path(loc: tuple[Any, ...]) -> str:
+def problem_line(source: Path, loc: tuple[Any, ...], message: str) -> str:
+    """One problem as `file: field path: what is wrong`."""
+    return f"{show_path(source)}: {field_path(loc)}: {message}"
+
+
+def field_path(loc: tuple[Any, ...]) -> str:
     """`('agencies', 3, 'sla_days')` → `agencies[3].sla_days`; the whole document is `(top level)`."""
     text = ""
     for part in loc:
@@ -86,7 +93,7 @@ def _path(loc: tuple[Any, ...]) -> str:
     return text or "(top level)"
 
 
-def _show(path: Path) -> str:
+def show_path(path: Path) -> str:
     """The path relative to the working directory when it lies inside it, else as given."""
     path = Path(path)
     try:

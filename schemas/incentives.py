@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from schemas.application import Strict
 from schemas.status import TimelineEvent
@@ -54,9 +54,6 @@ FINAL_INCENTIVE_STATUSES = frozenset({
 
 class Data(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-Share = float  # a fraction between 0 and 1
 
 
 class RebateRules(Data):
@@ -220,11 +217,22 @@ class IncentiveApplication(Strict):
     director_first_feature: bool | None = None
     project: Project | None = None
 
-    @model_validator(mode="after")
-    def _crew(self) -> IncentiveApplication:
-        if self.crew_indonesian > self.crew_total:
-            raise ValueError("crew_indonesian cannot exceed crew_total")
-        return self
+    @field_validator("crew_indonesian")
+    @classmethod
+    def _crew(cls, value: int, info: ValidationInfo) -> int:
+        total = info.data.get("crew_total")
+        if total is not None and value > total:
+            raise ValueError(f"cannot exceed crew_total ({total})")
+        return value
+
+    @field_validator("planned_post_production_idr")
+    @classmethod
+    def _post_within_spend(cls, value: int, info: ValidationInfo) -> int:
+        spend = info.data.get("planned_jakarta_spend_idr")
+        if spend is not None and value > spend:
+            raise ValueError(f"post-production is part of the planned Jakarta spend ({spend} IDR), so it cannot "
+                             "be more than it")
+        return value
 
 
 class ClaimCategory(StrEnum):
