@@ -1,4 +1,4 @@
-"""Activities of the permit engine: classes built with their clients, registered on the worker by `all_activities`."""
+"""Activities of the permit and incentive engines: classes built with their clients, registered by `all_activities`."""
 
 from __future__ import annotations
 
@@ -23,8 +23,10 @@ def all_activities(
     """
     # Imported here so workflows can import `activities.errors` without pulling in httpx, fpdf2 or segno.
     from activities.agencies import AgencyActivities
+    from activities.certificates import CertificateActivities
     from activities.deadlines import DeadlineActivities
     from activities.documents import DocumentActivities
+    from activities.incentives import FundActivities, IncentiveRecordActivities, PartyActivities
     from activities.notifications import NotificationActivities
     from activities.planning import PlanningActivities
     from activities.records import RecordActivities
@@ -32,6 +34,8 @@ def all_activities(
     agencies, deadlines, planning = AgencyActivities(http), DeadlineActivities(), PlanningActivities(rules)
     documents, notifications = DocumentActivities(documents_dir), NotificationActivities(pool)
     records = RecordActivities(pool)
+    fund, parties, certificates = FundActivities(pool), PartyActivities(http), CertificateActivities(documents_dir)
+    incentive_records = IncentiveRecordActivities(pool)
     return [
         agencies.submit_clearance_request,
         agencies.get_clearance_status,
@@ -44,4 +48,12 @@ def all_activities(
         documents.issue_permit_document,
         notifications.notify,
         records.record_application,
+        fund.fund_reserve,
+        fund.fund_release,
+        fund.fund_pay,
+        fund.fund_clawback,
+        parties.treasury_pay,
+        parties.request_audit,
+        certificates.issue_certificate,
+        incentive_records.record_incentive,
     ]

@@ -310,3 +310,14 @@ FUND_REFUSED = "FundRefused"  # the ledger refused an operation (more than reser
 
 def feature_call_workflow_id(call_id: str) -> str:
     return f"call:{call_id}"
+
+
+def audit_request_key(incentive_id: str, audit_round: int) -> str:
+    """The Idempotency-Key of an incentive's audit request (one per round of its claim)."""
+    return f"{incentive_id}:audit:{audit_round}"
+
+
+def incentive_of_audit_key(value: str) -> str | None:
+    """The incentive an audit request key belongs to; None when `value` is not one."""
+    incentive_id, _, rest = value.partition(":audit:")
+    return incentive_id if incentive_id and rest.isdigit() and int(rest) >= 1 else None

@@ -117,6 +117,8 @@ class IncentiveWorkflowInput(BaseModel):
     callback_base_url: str = Field(description="Public base URL of the API, for the audit firm's webhook")
     public_base_url: str = Field(description="Base URL printed on certificates")
     webhook_url: str | None = Field(default=None, description="Where the applicant's notifications go")
+    audit: ExternalParty
+    treasury: ExternalParty
 
 
 class CallWorkflowInput(BaseModel):

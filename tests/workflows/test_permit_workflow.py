@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from incentive_standin import StandInIncentive
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
@@ -37,8 +38,9 @@ from wf_harness import (
 from domain import calendar
 from schemas.agency_api import AgencyRequestState
 from schemas.application import Expedite
-from schemas.contracts import UPDATE_DECIDE
+from schemas.contracts import SIGNAL_INCENTIVE_LINKED, UPDATE_DECIDE
 from schemas.decisions import OfficerDecision, OfficerDecisionKind, Outcome
+from schemas.incentive_contracts import IncentiveLink, PermitEvent, PermitEventKind
 from schemas.status import (
     ApplicationStatus,
     ClearanceStatus,
@@ -49,7 +51,7 @@ from schemas.status import (
     ShootDayView,
     SlaState,
 )
-from workflows.permit.review import day_after_last_shoot
+from workflows.permit.review import day_after_last_shoot, day_start
 from workflows.permit.search import DEADLINE_KEY, STATUS_KEY
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -697,3 +699,42 @@ async def test_search_attributes_follow_status_and_deadline(dev_env, task_queue)
         due = run.clearance(view, "parks").due_at
         assert deadlines[0] is not None and dt.datetime.fromisoformat(deadlines[0]) == due
         assert deadlines[-1] is None  # unset when nothing is open
+
+
+# ---- linked incentives -------------------------------------------------------------------------
+
+
+async def test_linked_incentives_hear_of_photography_and_of_its_end_and_a_closed_permit(time_env, task_queue):
+    async with running(time_env, task_queue, plan((PARKS, [], [0])), extra_workflows=[StandInIncentive]) as run:
+        incentive = await time_env.client.start_workflow(StandInIncentive.run, id="INC-LINKEDAAAAAA",
+                                                         task_queue=task_queue)
+        await run.handle.signal(SIGNAL_INCENTIVE_LINKED, IncentiveLink(incentive_id="INC-LINKEDAAAAAA"))
+        await run.accepted("parks")
+        await run.decide("parks", Outcome.approved)
+        await run.until(lambda v: v.status == ApplicationStatus.awaiting_payment, "awaiting payment")
+        await pay(run)
+        issued = await run.until(lambda v: v.status == ApplicationStatus.issued, "issued")
+        assert "incentive_linked" in [e.event for e in issued.timeline]
+
+        async def told() -> list[PermitEvent]:
+            return await incentive.query("events", result_type=list[PermitEvent])
+
+        assert await told() == []  # photography has not begun: the first shoot day is weeks away
+        app = run.world.issued[0].application
+        final = await run.handle.result()  # skips to the day after the last shoot day
+        events = await told()
+        assert [e.kind for e in events] == [PermitEventKind.photography_started, PermitEventKind.photography_ended]
+        assert events[0].at >= day_start(app.first_shoot_date) and events[1].at >= day_after_last_shoot(app.last_shoot_date)
+        assert events[1].shoot_dates == sorted({d.date for loc in app.locations for d in loc.days})
+        assert final.status == ApplicationStatus.completed
+
+    async with running(time_env, task_queue, plan((PARKS, [], [0])), extra_workflows=[StandInIncentive]) as run:
+        incentive = await time_env.client.start_workflow(StandInIncentive.run, id="INC-LINKEDBBBBBB",
+                                                         task_queue=task_queue)
+        await run.handle.signal(SIGNAL_INCENTIVE_LINKED, IncentiveLink(incentive_id="INC-LINKEDBBBBBB"))
+        await run.accepted("parks")
+        await run.handle.cancel()
+        with pytest.raises(WorkflowFailureError):
+            await run.handle.result()
+        events = await incentive.query("events", result_type=list[PermitEvent])
+        assert [(e.kind, e.status) for e in events] == [(PermitEventKind.permit_closed, "withdrawn")]

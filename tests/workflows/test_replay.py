@@ -3,7 +3,8 @@ that write them: test_permit_workflow's happy path and test_permit_updates' conf
 
 `permit.json` is a run from submission to completion (with its read-model projections), `clearance.json`
 its poll-mode clearance, `permit_updates.json` a run with an agency rejection an officer confirms through
-the `decide` update.
+the `decide` update; `incentive.json` a location rebate from application to completion (test_incentive_workflow),
+`feature_call.json` a first-feature call that ranked three applications.
 """
 
 from __future__ import annotations
@@ -15,9 +16,21 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from schemas.contracts import GET_CLEARANCE_STATUS, RECORD_APPLICATION, UPDATE_DECIDE
+from schemas.contracts import (
+    FUND_RESERVE,
+    GET_CLEARANCE_STATUS,
+    RECORD_APPLICATION,
+    TREASURY_PAY,
+    UPDATE_CLAIM,
+    UPDATE_COMMITTEE,
+    UPDATE_DECIDE,
+)
 from workflows.clearance import AgencyClearanceWorkflow
+from workflows.feature_call import FeatureCallWorkflow
+from workflows.incentive import IncentiveApplicationWorkflow
 from workflows.permit import PermitApplicationWorkflow
+
+WORKFLOWS = [PermitApplicationWorkflow, AgencyClearanceWorkflow, IncentiveApplicationWorkflow, FeatureCallWorkflow]
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -32,10 +45,10 @@ def scheduled_activities(h: WorkflowHistory) -> list[str]:
             if e.HasField("activity_task_scheduled_event_attributes")]
 
 
-@pytest.mark.parametrize("name", ["permit.json", "clearance.json", "permit_updates.json"])
+@pytest.mark.parametrize("name", ["permit.json", "clearance.json", "permit_updates.json", "incentive.json",
+                                  "feature_call.json"])
 async def test_stored_history_replays(name):
-    replayer = Replayer(workflows=[PermitApplicationWorkflow, AgencyClearanceWorkflow],
-                        data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
     result = await replayer.replay_workflow(history(name), raise_on_replay_failure=True)
     assert result.replay_failure is None
 
@@ -48,3 +61,9 @@ def test_the_stored_histories_exercise_what_they_guard():
                for e in history("permit_updates.json").events
                if e.HasField("workflow_execution_update_accepted_event_attributes")]
     assert UPDATE_DECIDE in updates
+    incentive = [e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+                 for e in history("incentive.json").events
+                 if e.HasField("workflow_execution_update_accepted_event_attributes")]
+    assert {UPDATE_CLAIM, UPDATE_COMMITTEE} <= set(incentive)
+    assert TREASURY_PAY in scheduled_activities(history("incentive.json"))
+    assert FUND_RESERVE in scheduled_activities(history("feature_call.json"))

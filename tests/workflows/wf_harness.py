@@ -418,6 +418,7 @@ async def running(
     organisation_id: str | None = None,
     setup: Callable[[FakeWorld], Awaitable[None] | None] | None = None,
     interceptors: list[Interceptor] | None = None,
+    extra_workflows: list[type] | None = None,
 ):
     """A worker with the fakes and a started permit workflow."""
     world = world or FakeWorld(plan=the_plan)
@@ -427,7 +428,8 @@ async def running(
             await maybe
     app_id = f"PRM-{uuid.uuid4().hex[:12].upper()}"
     async with Worker(
-        env.client, task_queue=task_queue, workflows=WORKFLOWS, activities=world.activities(),
+        env.client, task_queue=task_queue, workflows=[*WORKFLOWS, *(extra_workflows or [])],
+        activities=world.activities(),
         max_cached_workflows=max_cached_workflows, interceptors=interceptors or [],
     ):
         kwargs: dict[str, Any] = {}

@@ -73,6 +73,11 @@ def view_change_events(old: ClearanceView | None, new: ClearanceView) -> list[tu
     return events
 
 
+def day_start(day: dt.date) -> dt.datetime:
+    """00:00 Asia/Jakarta on `day`: when photography begins on a first shoot day."""
+    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=JAKARTA)
+
+
 def day_after_last_shoot(last_shoot_date: dt.date) -> dt.datetime:
     """00:00 Asia/Jakarta on the day after the last shoot day: when an issued permit is completed."""
     return dt.datetime.combine(last_shoot_date + dt.timedelta(days=1), dt.time(0, 0), tzinfo=JAKARTA)

@@ -9,6 +9,7 @@ Every change of the status view bumps a version, which the projector sends to th
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable
 
 from temporalio import workflow
@@ -21,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         QUERY_STATUS,
         RECORD_APPLICATION,
         SIGNAL_CLEARANCE_CHANGED,
+        SIGNAL_INCENTIVE_LINKED,
         SIGNAL_INFORMATION_ANSWER,
         SIGNAL_PAYMENT,
         STATE_CONFLICT,
@@ -42,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         Outcome,
         Payment,
     )
+    from schemas.incentive_contracts import IncentiveLink, PermitEventKind
     from schemas.problems import Problem
     from schemas.status import ApplicationStatus, ClearanceStatus, ClearanceView, PermitStatusView
     from workflows import calls
@@ -50,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.permit.application import Application
     from workflows.permit.children import ClearanceWorkflows
     from workflows.permit.clearances import ChildPhase
+    from workflows.permit.linked import LinkedIncentives
     from workflows.permit.search import SearchAttributes
     from workflows.permit.state import Closing, Phase
     from workflows.projector import Projector
@@ -67,6 +71,7 @@ class PermitApplicationWorkflow:
         self.s = self.app.s
         self.notifier = Notifier(input.application_id, input.organisation_id, input.application.applicant.webhook_url)
         self.projector = Projector(RECORD_APPLICATION, lambda: self.s.version, self._projection)
+        self.linked = LinkedIncentives(input.application_id)
         self.children = ClearanceWorkflows(self.app)
 
     # ---- machine events ---------------------------------------------------------------
@@ -94,6 +99,12 @@ class PermitApplicationWorkflow:
                                             "fees were paid")
             return
         s.payments.append(payment)
+
+    @workflow.signal(name=SIGNAL_INCENTIVE_LINKED)
+    def incentive_linked(self, link: IncentiveLink) -> None:
+        """An incentive application names this permit: it hears of photography and of the permit's end."""
+        self.linked.link(link.incentive_id)
+        self.app.event("incentive_linked", link.incentive_id)
 
     # ---- people's actions: updates, each refused by its validator before it enters history ----
 
@@ -230,10 +241,12 @@ class PermitApplicationWorkflow:
                     s.closing = s.closing or Closing(status=ApplicationStatus.withdrawn,
                                                      reason="the application was cancelled")
                     s.phase = await self._close()
-                await workflow.wait_condition(lambda: self.notifier.idle() and self.projector.caught_up())
+                await workflow.wait_condition(
+                    lambda: self.notifier.idle() and self.linked.idle() and self.projector.caught_up())
             raise
         await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and self.notifier.idle() and self.projector.caught_up()
+            lambda: workflow.all_handlers_finished() and self.notifier.idle() and self.linked.idle()
+            and self.projector.caught_up()
         )
         workflow.logger.info("Application %s ended %s", s.application_id, s.status.value)
         return self.status()
@@ -340,12 +353,21 @@ class PermitApplicationWorkflow:
         return Phase.issued
 
     async def _await_completion(self) -> Phase:
-        """An issued permit is done the day after its last shoot day (Jakarta), unless amended or cancelled first."""
-        until = review.day_after_last_shoot(self.s.input.application.last_shoot_date)
-        if await wait_until(self.app.interrupted, until, "completion"):
+        """An issued permit: photography begins on the first shoot day, and it is done the day after the last
+        (Jakarta), unless amended or cancelled first. Linked incentives hear of both."""
+        app = self.s.input.application
+        if not self.linked.happened(PermitEventKind.photography_started):
+            if await wait_until(self.app.interrupted, review.day_start(app.first_shoot_date), "photography"):
+                return self.app.after_interrupt()
+            self.linked.tell(PermitEventKind.photography_started, self.s.status.value, self._shoot_dates())
+        if await wait_until(self.app.interrupted, review.day_after_last_shoot(app.last_shoot_date), "completion"):
             return self.app.after_interrupt()
         self.app.set_status(ApplicationStatus.completed)
+        self.linked.tell(PermitEventKind.photography_ended, ApplicationStatus.completed.value, self._shoot_dates())
         return Phase.done
+
+    def _shoot_dates(self) -> list[dt.date]:
+        return sorted({day.date for loc in self.s.input.application.locations for day in loc.days})
 
     async def _close(self) -> Phase:
         """End the application: open clearances are cancelled (they withdraw at their agencies); wait for them."""
@@ -362,6 +384,7 @@ class PermitApplicationWorkflow:
             clearance.request_cancel()
         await workflow.wait_condition(app.clearances.all_closed)
         self.notifier.send(f"application_{status.value}", APPLICANT, s.closing.reason)
+        self.linked.tell(PermitEventKind.permit_closed, status.value, self._shoot_dates())
         return Phase.done
 
     def _projection(self, version: int) -> ProjectionInput:
