@@ -14,7 +14,10 @@ from temporalio.client import Client
 
 from api import (
     actions,
+    funds,
     health,
+    incentive_officer,
+    incentives as incentive_routes,
     listing,
     officer,
     permits,
@@ -28,13 +31,17 @@ from api.context import ApiContext
 from config.secrets import webhook_secret
 from config.settings import Settings
 from schemas.application import PermitApplication
+from domain.incentive_rules import default_incentive_rules
 from schemas.catalog import RuleSet
+from schemas.incentives import IncentiveApplication, IncentiveRules
 from schemas.decisions import AgencyDecision, Payment
+from schemas.incentive_api import AuditDecision
 
 API_VERSION = "1.0.0"
 
 # Bodies read raw (for signatures and exact problem paths) and declared in OpenAPI by reference.
-RAW_BODY_MODELS: tuple[type[BaseModel], ...] = (PermitApplication, AgencyDecision, Payment)
+RAW_BODY_MODELS: tuple[type[BaseModel], ...] = (PermitApplication, AgencyDecision, Payment, IncentiveApplication,
+                                                 AuditDecision)
 
 
 def create_app(
@@ -44,17 +51,20 @@ def create_app(
     secrets: Callable[[str], bytes] | None = None,
     clock: Callable[[], datetime] | None = None,
     pool: asyncpg.Pool | None = None,
+    incentives: IncentiveRules | None = None,
 ) -> FastAPI:
     """The API bound to one Temporal client and one rule set.
 
     `secrets(ref)` returns a webhook secret (default: env or the state folder's dev secrets);
     `clock()` returns the aware current time (default: UTC now); `pool` is the read model's
-    (without one, reports and the permit list answer 503).
+    (without one, reports and the permit list answer 503); `incentives` the programmes' rule data
+    (default: the settings' incentives file).
     """
     app = FastAPI(
         title="Jakarta Film Commission API",
         version=API_VERSION,
-        description="Filming permits in Jakarta: submit, follow, pay, verify. Every error is a problem document.",
+        description="Filming permits and production incentives in Jakarta: apply, follow, pay, claim, verify. "
+        "Every error is a problem document.",
     )
     app.state.jfc = ApiContext(
         settings=settings,
@@ -62,10 +72,12 @@ def create_app(
         rules=rules,
         secrets=secrets or (lambda ref: webhook_secret(ref, settings.state_dir)),
         clock=clock or (lambda: datetime.now(UTC)),
+        incentives=incentives or default_incentive_rules(settings),
     )
     app.state.read_model = pool
     problems.install(app)
-    for module in (permits, listing, actions, officer, reports, webhooks, verify, health):
+    for module in (permits, listing, actions, officer, reports, webhooks, verify, health, incentive_routes,
+                   incentive_officer, funds):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

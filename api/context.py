@@ -13,6 +13,7 @@ from temporalio.client import Client
 from config.settings import Settings
 from domain.jakarta import jakarta_date
 from schemas.catalog import RuleSet
+from schemas.incentives import IncentiveRules
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class ApiContext:
     rules: RuleSet
     secrets: Callable[[str], bytes]
     clock: Callable[[], datetime]
+    incentives: IncentiveRules
 
     def now(self) -> datetime:
         """The current time, timezone-aware."""

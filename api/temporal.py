@@ -51,17 +51,22 @@ async def describe(client: Client, workflow_id: str) -> WorkflowExecutionDescrip
         raise unavailable(err) from err
 
 
-async def query_status(client: Client, application_id: str, *, not_found: ApiProblem) -> PermitStatusView:
-    """The application's PermitStatusView from its workflow's "status" query."""
-    handle = client.get_workflow_handle(application_id)
+async def query(client: Client, workflow_id: str, name: str, result_type: type, *, not_found: ApiProblem) -> Any:
+    """The answer of the workflow's query `name`; `not_found` when there is no such workflow."""
+    handle = client.get_workflow_handle(workflow_id)
     try:
-        return await handle.query(QUERY_STATUS, result_type=PermitStatusView, rpc_timeout=RPC_TIMEOUT)
+        return await handle.query(name, result_type=result_type, rpc_timeout=RPC_TIMEOUT)
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             raise not_found from err
         raise unavailable(err) from err
     except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
         raise unavailable(err) from err
+
+
+async def query_status(client: Client, application_id: str, *, not_found: ApiProblem) -> PermitStatusView:
+    """The application's PermitStatusView from its workflow's "status" query."""
+    return await query(client, application_id, QUERY_STATUS, PermitStatusView, not_found=not_found)
 
 
 async def signal(

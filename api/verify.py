@@ -1,31 +1,34 @@
-"""Public permit verification (the QR code on the permit): is it valid, where, when, which fees were paid.
+"""Public verification (the QR code on a permit or a certificate): is it valid, where, when, which fees were paid.
 
-Shows no personal data: no emails, phones, passports or contact names.
+`GET /v1/verify/{number}` answers for permit numbers here and for incentive certificate numbers through
+`api.verify_certificates`, with the page helpers below. Shows no personal data: no emails, phones, passports or
+contact names.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from html import escape
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import structlog
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Path
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from api import temporal
 from api.context import ApiContext, Context
-from domain.jakarta import JAKARTA
 from api.problems import ApiProblem, responses
-from domain.ids import application_id_from_permit_number
+from domain.ids import application_id_from_permit_number, incentive_id_from_certificate_number
+from domain.jakarta import JAKARTA
 from schemas.status import ApplicationStatus, PermitStatusView
 
 router = APIRouter(tags=["verification"])
 log = structlog.get_logger("jfc.api")
 
 PermitState = Literal["valid", "amended", "cancelled", "expired"]
-_NO_STORE = {"Cache-Control": "no-store", "Vary": "Accept"}  # a permit's state changes; never serve a stale one
+NO_STORE = {"Cache-Control": "no-store", "Vary": "Accept"}  # a permit's or certificate's state changes: never stale
 _CANCELLED = {ApplicationStatus.withdrawn, ApplicationStatus.rejected, ApplicationStatus.lapsed}
 
 
@@ -100,28 +103,48 @@ def prefers_json(accept: str | None) -> bool:
 @router.get(
     "/v1/verify/{permit_number}",
     response_model=PermitVerification,
-    summary="Verify a permit (public; HTML for browsers, JSON with Accept: application/json)",
+    summary="Verify a permit or an incentive certificate (public; HTML for browsers, JSON with Accept: "
+            "application/json)",
+    description="A permit number (`JFC-2026-…`) answers a PermitVerification; an incentive certificate number "
+                "(`JFC-INC-2026-…-I…` interim, `…-F…` final) answers a CertificateVerification: its state (`valid`, "
+                "`superseded`, `clawed_back`, `withdrawn`, `rejected`, `lapsed`, `expired`), programme, production, "
+                "fiscal year and amount.",
     responses={
         **responses(404, 503),
         200: {"content": {"text/html": {"schema": {"type": "string"}}},
-              "description": "The permit's public facts"},
+              "description": "The permit's (or certificate's) public facts"},
         404: {**responses(404)[404], "content": {"text/html": {"schema": {"type": "string"}}},
-              "description": "No permit has this number (a problem document, or a page for browsers)"},
+              "description": "No permit or certificate has this number (a problem document, or a page for browsers)"},
     },
 )
 async def verify_permit(
-    permit_number: str, ctx: Context, accept: Annotated[str | None, Header()] = None
+    permit_number: Annotated[str, Path(description="A permit number or an incentive certificate number")],
+    ctx: Context,
+    accept: Annotated[str | None, Header()] = None,
 ) -> Response:
     as_json = prefers_json(accept)
+    if incentive_id_from_certificate_number(permit_number) is not None:
+        from api import verify_certificates  # imported here: it builds on this module's page helpers
+
+        return await answer(verify_certificates.certificate_verification(ctx, permit_number),
+                            verify_certificates.render_html, verify_certificates.not_found_page(permit_number),
+                            as_json)
+    return await answer(_verification(ctx, permit_number), render_html, _not_found_page(permit_number), as_json)
+
+
+async def answer(
+    verification: Awaitable[BaseModel], render: Callable[[Any], str], not_found_page: str, as_json: bool
+) -> Response:
+    """The verification as JSON or as a page; an unknown number is a problem document, or `not_found_page`."""
     try:
-        verification = await _verification(ctx, permit_number)
+        found = await verification
     except ApiProblem as problem:
         if as_json or problem.document.status != 404:
             raise
-        return HTMLResponse(_not_found_page(permit_number), status_code=404, headers=_NO_STORE)
+        return HTMLResponse(not_found_page, status_code=404, headers=NO_STORE)
     if as_json:
-        return JSONResponse(verification.model_dump(mode="json"), headers=_NO_STORE)
-    return HTMLResponse(render_html(verification), headers=_NO_STORE)
+        return JSONResponse(found.model_dump(mode="json"), headers=NO_STORE)
+    return HTMLResponse(render(found), headers=NO_STORE)
 
 
 async def _verification(ctx: ApiContext, permit_number: str) -> PermitVerification:
@@ -234,7 +257,8 @@ ul{margin:.2rem 0;padding-left:1.2rem}small{color:#666}
 """
 
 
-def _jakarta(moment: dt.datetime | None) -> str:
+def jakarta_time(moment: dt.datetime | None) -> str:
+    """`2026-03-02 09:00 WIB`, or `-`."""
     if moment is None:
         return "-"
     if moment.tzinfo is None:
@@ -242,11 +266,13 @@ def _jakarta(moment: dt.datetime | None) -> str:
     return moment.astimezone(JAKARTA).strftime("%Y-%m-%d %H:%M WIB")
 
 
-def _idr(amount: int) -> str:
+def rupiah(amount: int) -> str:
+    """`Rp 1.500.000`."""
     return "Rp " + f"{amount:,}".replace(",", ".")
 
 
-def _page(title: str, body: str) -> str:
+def html_page(title: str, body: str) -> str:
+    """A small, self-contained bilingual page around `body` (already escaped)."""
     return (
         '<!DOCTYPE html><html lang="id"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
@@ -274,9 +300,9 @@ def render_html(v: PermitVerification) -> str:
     if v.fees is None:
         fees = "-"
     elif v.fees.paid:
-        fees = f"{e(_idr(v.fees.total_idr))}, dibayar / paid {e(_jakarta(v.fees.paid_at))}"
+        fees = f"{e(rupiah(v.fees.total_idr))}, dibayar / paid {e(jakarta_time(v.fees.paid_at))}"
     else:
-        fees = f"{e(_idr(v.fees.total_idr))}, belum dibayar / not paid"
+        fees = f"{e(rupiah(v.fees.total_idr))}, belum dibayar / not paid"
     body = (
         f'<div class="state" style="background:{colour}"><h1>{e(label_id)} / {e(label_en)}</h1>'
         f"<p>{e(v.state_detail)}</p></div>"
@@ -284,15 +310,15 @@ def render_html(v: PermitVerification) -> str:
         f"<dt>Nomor izin / Permit</dt><dd>{e(v.permit_number)}</dd>"
         f"<dt>Produksi / Production</dt><dd>{e(v.production_title)}</dd>"
         f"<dt>Perusahaan / Company</dt><dd>{e(v.applicant_company)}</dd>"
-        f"<dt>Terbit / Issued</dt><dd>{e(_jakarta(v.issued_at))}</dd>"
+        f"<dt>Terbit / Issued</dt><dd>{e(jakarta_time(v.issued_at))}</dd>"
         f"<dt>Biaya / Fees</dt><dd>{fees}</dd>"
         "</dl></section>"
         f"<section><h2>Lokasi dan jam / Locations and hours</h2><ul>{locations}</ul></section>"
         f"<section><h2>Disetujui oleh / Cleared by</h2><ul>{cleared}</ul></section>"
-        f"<p><small>Jakarta Film Commission · diperiksa / checked {e(_jakarta(v.checked_at))}. "
+        f"<p><small>Jakarta Film Commission · diperiksa / checked {e(jakarta_time(v.checked_at))}. "
         "Jangan membayar biaya di luar yang tercantum / Pay no fees beyond those listed.</small></p>"
     )
-    return _page(f"{v.permit_number} — {label_en}", body)
+    return html_page(f"{v.permit_number} — {label_en}", body)
 
 
 def _not_found_page(permit_number: str) -> str:
@@ -302,4 +328,4 @@ def _not_found_page(permit_number: str) -> str:
         "<section><p>Tidak ada izin dengan nomor ini. Izin yang tidak tercantum di sini tidak sah.</p>"
         "<p>No permit has this number. A permit not listed here is not valid.</p></section>"
     )
-    return _page("Permit not found", body)
+    return html_page("Permit not found", body)

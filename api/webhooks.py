@@ -18,10 +18,18 @@ from api.access import record
 from api.context import ApiContext, Context
 from api.permits import read_body
 from api.problems import ApiProblem, invalid_body, responses
-from domain.ids import application_id_from_permit_number, is_application_id
+from domain.ids import application_id_from_permit_number, is_application_id, is_incentive_id
 from domain.signatures import SIGNATURE_HEADER, SignatureError, verify
-from schemas.contracts import SIGNAL_AGENCY_DECISION, SIGNAL_PAYMENT, ClearanceResult, parse_clearance_workflow_id
+from schemas.contracts import (
+    SIGNAL_AGENCY_DECISION,
+    SIGNAL_AUDIT_DECISION,
+    SIGNAL_PAYMENT,
+    ClearanceResult,
+    incentive_of_audit_key,
+    parse_clearance_workflow_id,
+)
 from schemas.decisions import AgencyDecision, Payment
+from schemas.incentive_api import AuditDecision
 from schemas.problems import Problem
 
 PAYMENTS_SECRET_REF = "payments"
@@ -197,4 +205,40 @@ async def payment_webhook(request: Request, ctx: Context, signature: SignatureHe
                 "paid_at": payment.paid_at.isoformat()},
         source_key=f"api:payment:{payment.payment_id}",
     )
+    return Accepted()
+
+
+@router.post(
+    "/v1/auditors/decisions",
+    status_code=202,
+    response_model=Accepted,
+    summary="The audit firm's audited figures for an incentive's claim (signed webhook)",
+    responses={**responses(401, 404, 409, 413, 422, 503), 202: {"description": "Accepted (also for a replay)"}},
+    openapi_extra=_body_schema("AuditDecision"),
+)
+async def audit_decision(request: Request, ctx: Context, signature: SignatureHeader = None) -> Accepted:
+    body = await read_body(request)
+    check_signature(ctx, ctx.incentives.audit.webhook_secret_ref, signature, body)
+    try:
+        decision = AuditDecision.model_validate_json(body)
+    except ValidationError as exc:
+        raise invalid_body(exc, "audit decision") from None
+    incentive_id = incentive_of_audit_key(decision.request_key)
+    if incentive_id is None or not is_incentive_id(incentive_id):
+        raise ApiProblem(422, "request_key is not an audit request of ours",
+                         "request_key must be '<incentive id>:audit:<round>', the Idempotency-Key of our request.",
+                         kind="invalid-body",
+                         problems=[Problem(path="request_key", message="expected '<incentive id>:audit:<round>'")])
+    structlog.contextvars.bind_contextvars(application_id=incentive_id, decision_id=decision.decision_id)
+    await temporal.signal(
+        ctx.temporal, incentive_id, SIGNAL_AUDIT_DECISION, decision,
+        not_found=ApiProblem(404, "incentive not found", f"There is no incentive {incentive_id}.", kind="not-found"),
+        closed=ApiProblem(409, "incentive already closed", f"Incentive {incentive_id} has ended; the audit was not "
+                          "applied.", kind="incentive-closed"),
+    )
+    log.info("audit decision accepted", qualifying_idr=decision.qualifying_idr)
+    await record(request, ctx, actor="audit", action="audit_decision", application_id=incentive_id,
+                 detail={"decision_id": decision.decision_id, "qualifying_idr": decision.qualifying_idr,
+                         "post_production_idr": decision.post_production_idr},
+                 source_key=f"api:audit_decision:{decision.decision_id}")
     return Accepted()

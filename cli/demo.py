@@ -79,6 +79,29 @@ def demo_applications(first_day: dt.date) -> list[dict[str, Any]]:
     ]
 
 
+def incentive_permit(first_day: dt.date) -> dict[str, Any]:
+    """An eight-day feature shoot in a park: long enough for the location rebate and the shooting-days grant."""
+    body = demo_applications(first_day)[0]
+    days = [{"date": (first_day + dt.timedelta(days=i)).isoformat(), "start": "06:00", "end": "18:00"} for i in range(8)]
+    location = {**body["locations"][0], "name": "Taman Menteng", "address": "Jl. HOS Cokroaminoto", "days": days}
+    insurance = {**body["insurance"], "valid_until": (first_day + dt.timedelta(days=60)).isoformat()}
+    return {**body, "production": {"title": "Anak Kota", "kind": "feature_film", "synopsis": "A first feature."},
+            "locations": [location], "insurance": insurance}
+
+
+def demo_incentives(permit_id: str, fiscal_year: int) -> list[dict[str, Any]]:
+    """One application to each programme, all on the eight-day shoot."""
+    money = {"permit_id": permit_id, "fiscal_year": fiscal_year, "planned_jakarta_spend_idr": 8_000_000_000,
+             "planned_post_production_idr": 1_000_000_000, "crew_total": 60, "crew_indonesian": 52}
+    return [
+        {**money, "programme": "location_rebate"},
+        {**money, "programme": "shooting_days_grant"},
+        {**money, "programme": "first_feature_fund", "fiscal_year": 2027, "director_first_feature": True,
+         "project": {"director_name": "Ayu Lestari", "director_nationality": "ID", "synopsis": "A first feature.",
+                     "requested_grant_idr": 1_000_000_000, "call_id": "FFF-2027-1"}},
+    ]
+
+
 async def run_demo(settings: Settings, console: Console, timeout: float) -> int:
     api, sim = settings.public_base_url, settings.simulator_url
     tokens_file = settings.state_dir / "demo-tokens.json"
@@ -97,18 +120,23 @@ async def run_demo(settings: Settings, console: Console, timeout: float) -> int:
         ids = await _submit_all(http, api, console)
         if ids is None:
             return 2
-        return await _watch(http, api, sim, ids, console, timeout)
+        result = await _watch(http, api, sim, ids, console, timeout)
+        if result == 0:
+            result = await _incentives(http, api, sim, console, timeout)
+        return result
 
 
-async def _submit_all(http: httpx.AsyncClient, api: str, console: Console) -> list[str] | None:
+async def _submit_all(http: httpx.AsyncClient, api: str, console: Console,
+                      bodies: list[dict[str, Any]] | None = None) -> list[str] | None:
     first_day = dt.date.today() + dt.timedelta(days=45)
     ids = []
-    for body in demo_applications(first_day):
+    for body in bodies or demo_applications(first_day):
         key = f"demo-{uuid.uuid4()}"
         response = await http.post(f"{api}/v1/permits", json=body, headers={"Idempotency-Key": key})
         if response.status_code == 422 and response.json().get("earliest_feasible_start"):
             later = dt.date.fromisoformat(response.json()["earliest_feasible_start"])
-            body = next(b for b in demo_applications(later) if b["production"] == body["production"])
+            body = next(b for b in [*demo_applications(later), incentive_permit(later)]
+                        if b["production"] == body["production"])
             response = await http.post(f"{api}/v1/permits", json=body, headers={"Idempotency-Key": key})
         if response.status_code != 202:
             console.print(f"[red]submission refused ({response.status_code}): {response.text}[/]")
@@ -158,4 +186,55 @@ def _render(views: list[dict[str, Any]]) -> Group:
         fee_text = f"Rp {fees['total_idr']:,}" + (" paid" if fees.get("paid_at") else "") if fees else ""
         permit = (v.get("permit") or {}).get("number", "")
         table.add_row(f"{v['production_title']}\n[dim]{v['id']}[/]", v["status"], clearances, fee_text, permit)
+    return Group(table)
+
+
+INCENTIVE_SHOWN = {"awaiting_photography", "waitlisted", "ineligible", "rejected", "withdrawn", "expired", "lapsed"}
+
+
+async def _incentives(http: httpx.AsyncClient, api: str, sim: str, console: Console, timeout: float) -> int:
+    """An eight-day shoot, issued; then one application to each incentive programme, watched to its reservation."""
+    first_day = dt.date.today() + dt.timedelta(days=45)
+    permit_ids = await _submit_all(http, api, console, [incentive_permit(first_day)])
+    if permit_ids is None or await _watch(http, api, sim, permit_ids, console, timeout):
+        return 1
+    permit = (await http.get(f"{api}/v1/permits/{permit_ids[0]}")).json()
+    fiscal_year = dt.date.fromisoformat(permit["locations"][0]["days"][0]["date"]).year
+    ids = []
+    for body in demo_incentives(permit_ids[0], fiscal_year):
+        response = await http.post(f"{api}/v1/incentives", json=body, headers={"Idempotency-Key": f"demo-{uuid.uuid4()}"})
+        if response.status_code != 202:
+            console.print(f"[red]incentive refused ({response.status_code}): {response.text}[/]")
+            return 1
+        ids.append(response.json()["id"])
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + timeout
+    with Live(console=console, refresh_per_second=4) as live:
+        while True:
+            views = [(await http.get(f"{api}/v1/incentives/{i}")).json() for i in ids]
+            live.update(_render_incentives(views))
+            settled = [v["status"] in INCENTIVE_SHOWN or (v["programme"] == "first_feature_fund" and any(
+                e["event"] == "entered_call" for e in v["timeline"])) for v in views]
+            if all(settled):
+                break
+            if loop.time() > give_up:
+                console.print("[yellow]timed out; the incentives go on in the background[/]")
+                return 1
+            await asyncio.sleep(1.0)
+    console.print("The rebate and the grant wait for photography to begin; the first-feature application waits for its "
+                  "call's deadline. `jfc fund show --year " + str(fiscal_year) + "` shows the funds.")
+    return 0 if all(v["status"] not in {"ineligible", "rejected"} for v in views) else 1
+
+
+def _render_incentives(views: list[dict[str, Any]]) -> Group:
+    table = Table(title="JFC demo: incentives", expand=True)
+    for column in ("incentive", "status", "eligibility", "reserved", "certificates"):
+        table.add_column(column)
+    for v in views:
+        failed = [c["rule"] for c in v.get("eligibility", []) if not c["ok"]]
+        eligibility = "[green]all rules met[/]" if v.get("eligibility") and not failed else (
+            "[red]failed: " + ", ".join(failed) + "[/]" if failed else "")
+        reserved = f"Rp {v['reserved_idr']:,}" if v.get("reserved_idr") else ""
+        certificates = ", ".join(c["number"] for c in v.get("certificates", []))
+        table.add_row(f"{v['programme']}\n[dim]{v['id']}[/]", v["status"], eligibility, reserved, certificates)
     return Group(table)

@@ -10,7 +10,7 @@ from rich.console import Console
 from config.logs import configure_logging
 from config.settings import Settings
 
-app = typer.Typer(help="Jakarta Film Commission: film permits on Temporal.", no_args_is_help=True)
+app = typer.Typer(help="Jakarta Film Commission: film permits and incentives on Temporal.", no_args_is_help=True)
 console = Console()
 
 
@@ -125,6 +125,23 @@ def audit_verify() -> None:
     from cli.audit import verify_command
 
     raise typer.Exit(verify_command(_settings()))
+
+
+fund = typer.Typer(help="The incentive funds and their ledger.", no_args_is_help=True)
+app.add_typer(fund, name="fund")
+
+
+@fund.command("show")
+def fund_show(
+    year: int = typer.Option(None, "--year", help="The fiscal year (default: this year in Jakarta).", min=2020, max=2100),
+) -> None:
+    """Per programme: capacity, reserved, paid, clawed back, available and waiting applications."""
+    import datetime as dt
+
+    from cli.funds import fund_show_command
+    from domain.jakarta import jakarta_date
+
+    raise typer.Exit(fund_show_command(_settings(), year or jakarta_date(dt.datetime.now(dt.UTC)).year))
 
 
 if __name__ == "__main__":

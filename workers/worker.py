@@ -24,11 +24,14 @@ from store.pool import open_pool, where
 from store.server import database_url
 from workers.temporal import connect
 from workflows.clearance import AgencyClearanceWorkflow
+from workflows.feature_call import FeatureCallWorkflow
+from workflows.incentive import IncentiveApplicationWorkflow
 from workflows.permit import PermitApplicationWorkflow
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS: Sequence[type] = (PermitApplicationWorkflow, AgencyClearanceWorkflow)
+WORKFLOWS: Sequence[type] = (PermitApplicationWorkflow, AgencyClearanceWorkflow, IncentiveApplicationWorkflow,
+                              FeatureCallWorkflow)
 AGENCY_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 

@@ -20,5 +20,7 @@ async def test_every_contract_activity_is_registered(tmp_path: Path):
         contracts.WITHDRAW_CLEARANCE, contracts.SEND_INFORMATION_ANSWER, contracts.COMPUTE_SLA_DEADLINES,
         contracts.COMPUTE_BUSINESS_DEADLINE, contracts.BUSINESS_DAYS_BETWEEN, contracts.ISSUE_PERMIT_DOCUMENT,
         contracts.NOTIFY, contracts.RECORD_APPLICATION,
+        contracts.FUND_RESERVE, contracts.FUND_RELEASE, contracts.FUND_PAY, contracts.FUND_CLAWBACK,
+        contracts.TREASURY_PAY, contracts.REQUEST_AUDIT, contracts.ISSUE_CERTIFICATE, contracts.RECORD_INCENTIVE,
     }  # fmt: skip
     assert sorted(names) == sorted(expected)

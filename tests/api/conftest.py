@@ -33,7 +33,7 @@ from tests.databases import new_database
 # A Monday morning in Jakarta; the sample application shoots ten weeks later.
 NOW = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
 SHOOT_DAY = dt.date(2026, 5, 12)
-SECRETS = {"parks": b"parks-secret", "police": b"police-secret", "payments": b"payments-secret"}
+SECRETS = {"parks": b"parks-secret", "police": b"police-secret", "payments": b"payments-secret", "audit": b"audit-secret"}
 
 T = TypeVar("T")
 

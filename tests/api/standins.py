@@ -1,4 +1,5 @@
-"""Stand-ins for the permit and clearance workflows: same names, signals, query and updates as the real ones, little logic.
+"""Stand-ins for the permit, clearance and incentive workflows: same names, input, signals, query and updates as the
+real ones (the incentive one: its status query only), little logic.
 
 They record what the API sends them, so API tests do not depend on the real workflows. Their update
 validators refuse as the real ones do (workflows.refusals): an application already final is a state
@@ -13,6 +14,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from schemas.contracts import (
         CLEARANCE_WORKFLOW,
+        INCENTIVE_WORKFLOW,
         PERMIT_WORKFLOW,
         QUERY_STATUS,
         SIGNAL_AGENCY_DECISION,
@@ -20,7 +22,11 @@ with workflow.unsafe.imports_passed_through():
         UPDATE_AMEND,
         UPDATE_ANSWER,
         UPDATE_CANCEL,
+        UPDATE_CLAIM,
+        UPDATE_CLAWBACK,
+        UPDATE_COMMITTEE,
         UPDATE_DECIDE,
+        UPDATE_WITHDRAW,
         PermitWorkflowInput,
     )
     from schemas.decisions import (
@@ -33,6 +39,14 @@ with workflow.unsafe.imports_passed_through():
         OfficerDecisionKind,
         Payment,
     )
+    from schemas.incentive_contracts import (
+        ClaimSubmission,
+        ClawbackOrder,
+        CommitteeDecision,
+        IncentiveWorkflowInput,
+        Withdrawal,
+    )
+    from schemas.incentives import IncentiveStatus, IncentiveStatusView
     from schemas.problems import Problem
     from schemas.status import ApplicationStatus, PermitStatusView, TimelineEvent, location_views
     from workflows.refusals import invalid_request, state_conflict
@@ -175,4 +189,83 @@ class StandInClearanceWorkflow:
         self.finished = True
 
 
-STAND_INS = [StandInPermitWorkflow, StandInClearanceWorkflow]
+@workflow.defn(name=INCENTIVE_WORKFLOW)
+class StandInIncentiveWorkflow:
+    """Answers the status query with the view the real workflow starts from, or the one a test sets."""
+
+    @workflow.init
+    def __init__(self, input: IncentiveWorkflowInput) -> None:
+        permit = input.permit
+        own_permit = permit is not None and permit.organisation_id is not None \
+            and permit.organisation_id == input.organisation_id
+        self.view = IncentiveStatusView(
+            id=input.incentive_id,
+            programme=input.programme.code,
+            programme_version=input.programme.version,
+            status=IncentiveStatus.submitted,
+            organisation_id=input.organisation_id,
+            permit_id=input.application.permit_id,
+            fiscal_year=input.application.fiscal_year,
+            submitted_at=input.submitted_at,
+            production_title=permit.production_title if own_permit and permit is not None else "",
+        )
+        self.finished = False
+
+    @workflow.run
+    async def run(self, input: IncentiveWorkflowInput) -> None:
+        await workflow.wait_condition(lambda: self.finished)
+
+    @workflow.query(name=QUERY_STATUS)
+    def status(self) -> IncentiveStatusView:
+        return self.view
+
+    @workflow.signal(name="test_set_view")
+    def set_view(self, view: IncentiveStatusView) -> None:
+        self.view = view
+
+    @workflow.signal(name="test_finish")
+    def finish(self) -> None:
+        self.finished = True
+
+    def _event(self, event: str, actor: str) -> IncentiveStatusView:
+        self.view.timeline.append(TimelineEvent(at=workflow.now(), event=event, actor=actor))
+        return self.view
+
+    def _open(self) -> None:
+        if self.view.status.is_final:
+            raise state_conflict(f"incentive {self.view.id} is already {self.view.status.value}")
+
+    @workflow.update(name=UPDATE_CLAIM)
+    def claim(self, submission: ClaimSubmission) -> IncentiveStatusView:
+        return self._event("claim_submitted", submission.actor)
+
+    @claim.validator
+    def _validate_claim(self, submission: ClaimSubmission) -> None:
+        self._open()
+
+    @workflow.update(name=UPDATE_WITHDRAW)
+    def withdraw(self, withdrawal: Withdrawal) -> IncentiveStatusView:
+        return self._event("withdrawal_requested", withdrawal.actor)
+
+    @withdraw.validator
+    def _validate_withdraw(self, withdrawal: Withdrawal) -> None:
+        self._open()
+
+    @workflow.update(name=UPDATE_COMMITTEE)
+    def committee_decide(self, decision: CommitteeDecision) -> IncentiveStatusView:
+        return self._event(f"committee_{decision.outcome}", decision.officer)
+
+    @committee_decide.validator
+    def _validate_committee(self, decision: CommitteeDecision) -> None:
+        self._open()
+
+    @workflow.update(name=UPDATE_CLAWBACK)
+    def clawback(self, order: ClawbackOrder) -> IncentiveStatusView:
+        return self._event("clawed_back", order.officer)
+
+    @clawback.validator
+    def _validate_clawback(self, order: ClawbackOrder) -> None:
+        self._open()
+
+
+STAND_INS = [StandInPermitWorkflow, StandInClearanceWorkflow, StandInIncentiveWorkflow]

@@ -34,6 +34,8 @@ from schemas.status import (
     TimelineEvent,
 )
 from store.pool import open_pool
+from schemas.incentives import IncentiveStatusView
+from store.incentive_projections import project_incentive
 from store.projections import project_application
 from tests.api.conftest import (
     NOW,
@@ -59,6 +61,7 @@ class Seeded:
     number: str
     key: str  # the Idempotency-Key it was submitted with
     body: dict[str, Any]
+    incentive: str = ""  # its organisation's location-rebate application linked to it
 
 
 @dataclass
@@ -117,7 +120,20 @@ async def _seed(http: httpx.AsyncClient, env: WorkflowEnvironment, pool: Any, se
     await project_application(pool, application_id, 1, view, lambda accepted, decided: 1)
     settings.documents_dir.mkdir(parents=True, exist_ok=True)
     (settings.documents_dir / f"{application_id}.pdf").write_bytes(b"%PDF-1.4 " + title.encode())
-    return Seeded(application_id, title, number, key, body)
+    incentive = await http.post("/v1/incentives", json=incentive_body(application_id), headers={
+        **users.headers(user), "Idempotency-Key": str(uuid.uuid4())})
+    assert incentive.status_code == 202, incentive.text
+    incentive_id = incentive.json()["id"]
+    incentive_view = await eventually(
+        lambda: env.client.get_workflow_handle(incentive_id).query("status", result_type=IncentiveStatusView),
+        lambda v: v.id == incentive_id)
+    await project_incentive(pool, incentive_id, 1, incentive_view)
+    return Seeded(application_id, title, number, key, body, incentive_id)
+
+
+def incentive_body(permit_id: str) -> dict[str, Any]:
+    return {"programme": "location_rebate", "permit_id": permit_id, "fiscal_year": 2027,
+            "planned_jakarta_spend_idr": 8_000_000_000, "crew_total": 40, "crew_indonesian": 30}
 
 
 @pytest.fixture(scope="module")
@@ -147,5 +163,6 @@ async def world(dev_env: WorkflowEnvironment, pg_server: Any,
                 yield World(http, dev_env, settings, users, clock, a, b, c)
                 for seeded in (a, b, c):
                     await dev_env.client.get_workflow_handle(seeded.id).signal("test_finish")
+                    await dev_env.client.get_workflow_handle(seeded.incentive).signal("test_finish")
     finally:
         await pool.close()

@@ -56,6 +56,11 @@ OFFICER_ONLY = {**STAFF, AUDITOR: (403, 403)}
 APPLICANTS = _by_role(anon=(401, 401), app_a=(202, 202), app_b=(202, 202), officer=(403, 403),
                       auditor=(403, 403), parks=(403, 403), police=(403, 403))
 PUBLIC = {role: (200, 200) for role in ROLES}
+# Incentives: an organisation sees and acts on its own, officers and auditors read all, agency clerks nothing.
+INCENTIVE_READ = {**READ_OWN, PARKS: (403, 403), POLICE: (403, 403)}
+INCENTIVE_ACT = _by_role(anon=(401, 401), app_a=(200, 404), app_b=(200, 404), officer=(403, 403), auditor=(403, 403),
+                         parks=(403, 403), police=(403, 403))
+INCENTIVE_LIST = {**EVERYONE, PARKS: (403, 403), POLICE: (403, 403)}
 
 
 def _agency_of(target: Seeded, world: World) -> str:
@@ -83,6 +88,24 @@ def endpoints(world: World) -> list[tuple[Endpoint, dict[str | None, tuple[int, 
         (Endpoint("verify", "GET", lambda t: f"/v1/verify/{t.number}", headers={"Accept": "application/json"}),
          PUBLIC),
         (Endpoint("healthz", "GET", lambda t: "/healthz"), PUBLIC),
+        (Endpoint("incentive", "GET", lambda t: f"/v1/incentives/{t.incentive}"), INCENTIVE_READ),
+        (Endpoint("incentive list", "GET", lambda t: "/v1/incentives"), INCENTIVE_LIST),
+        (Endpoint("incentive apply", "POST", lambda t: "/v1/incentives", keyed=True,
+                  body=lambda t: {"programme": "shooting_days_grant", "permit_id": t.id, "fiscal_year": 2027,
+                                  "planned_jakarta_spend_idr": 1, "crew_total": 1, "crew_indonesian": 1}), APPLICANTS),
+        (Endpoint("claim", "POST", lambda t: f"/v1/incentives/{t.incentive}/claim", keyed=True,
+                  body=lambda t: {"report": "Eight days in Menteng"}), INCENTIVE_ACT),
+        (Endpoint("incentive withdraw", "POST", lambda t: f"/v1/incentives/{t.incentive}/withdraw", keyed=True,
+                  body=lambda t: {"reason": "moved"}), INCENTIVE_ACT),
+        (Endpoint("committee", "GET", lambda t: "/v1/officer/committee"), STAFF),
+        (Endpoint("committee vote", "POST", lambda t: f"/v1/officer/incentives/{t.incentive}/decisions", keyed=True,
+                  body=lambda t: {"outcome": "approve", "reason": "in order"}), OFFICER_ONLY),
+        (Endpoint("clawback", "POST", lambda t: f"/v1/officer/incentives/{t.incentive}/clawback", keyed=True,
+                  body=lambda t: {"amount_idr": 1, "reason": "refund"}), OFFICER_ONLY),
+        (Endpoint("funds", "GET", lambda t: "/v1/funds/2027"), STAFF),
+        (Endpoint("fund capacity", "PUT", lambda t: "/v1/funds/2027/location_rebate", keyed=True,
+                  body=lambda t: {"capacity_idr": 60_000_000_000}), OFFICER_ONLY),
+        (Endpoint("incentive figures", "GET", lambda t: "/v1/reports/incentives?fiscal_year=2027"), STAFF),
         (Endpoint("openapi", "GET", lambda t: "/openapi.json"), PUBLIC),
     ]
 
@@ -101,8 +124,8 @@ CANCEL_CASES = [
 # What each role must never read: another organisation's application (id and title), another agency's clearance.
 def forbidden_text(world: World, role: str | None) -> list[str]:
     return {
-        APP_A: [world.b.id, world.b.title],
-        APP_B: [world.a.id, world.a.title, world.c.id, world.c.title],
+        APP_A: [world.b.id, world.b.title, world.b.incentive],
+        APP_B: [world.a.id, world.a.title, world.c.id, world.c.title, world.a.incentive, world.c.incentive],
         PARKS: [world.b.id, world.b.title, "police"],
         POLICE: [world.a.id, world.a.title, "parks"],
     }.get(role, [])

@@ -20,6 +20,7 @@ from activities.outbox_relay import OutboxRelay
 from config.secrets import webhook_secret
 from config.settings import Settings
 from domain.catalog import load_rule_set
+from domain.incentive_rules import load_incentive_rules
 from schemas.catalog import RuleSet
 from simulator.app import create_app as create_simulator
 from simulator.server import catalog_modes
@@ -103,7 +104,8 @@ async def stack(dev_env, task_queue: str, tmp_path: Path, database_url: str) -> 
     async with AsyncExitStack() as stack_ctx:
         pool = await open_pool(database_url)
         stack_ctx.push_async_callback(pool.close)
-        api = create_api(settings, dev_env.client, rules, secrets=secrets, pool=pool)
+        incentives = load_incentive_rules(settings.incentives_file, settings.simulator_url)
+        api = create_api(settings, dev_env.client, rules, secrets=secrets, pool=pool, incentives=incentives)
         account, applicant = await create_account(pool, name="Sari", role="applicant", organisation="PT Contoh Film")
         _, officer = await create_account(pool, name="Officer Ani", role="officer")
         http = await stack_ctx.enter_async_context(
