@@ -11,6 +11,8 @@ import asyncio
 import datetime as dt
 import io
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pypdf
 
@@ -42,9 +44,8 @@ async def post(stack: Stack, path: str, body: dict, headers: dict | None = None)
                                  headers={**(headers or {}), "Idempotency-Key": str(uuid.uuid4())})
 
 
-async def test_a_rebate_travels_from_application_to_its_final_tranche(stack: Stack) -> None:
-    await stack.behave("audit", decision="approve", decision_delay_ms=200)
-    today = jakarta_date(dt.datetime.now(dt.UTC))
+async def issued_studio_permit(stack: Stack, today: dt.date) -> str:
+    """A five-day studio shoot from today, issued at once on an officer's expedite (no agency to ask)."""
     submitted = await stack.submit(studio_shoot(today), key=str(uuid.uuid4()))
     assert submitted.status_code == 202, submitted.text
     permit_id = submitted.json()["id"]
@@ -54,25 +55,44 @@ async def test_a_rebate_travels_from_application_to_its_final_tranche(stack: Sta
                          stack.officer)
     assert granted.status_code == 200, granted.text
     await stack.wait_for(permit_id, lambda v: v["status"] == "issued")
+    return permit_id
 
-    # Apply: the late rate (fewer than 30 days before the first shoot day) of 15% on Rp 8,000,000,000.
+
+async def apply_for_rebate(stack: Stack, permit_id: str, fiscal_year: int) -> str:
+    """The late rate (fewer than 30 days before the first shoot day) of 15% on Rp 8,000,000,000."""
     applied = await post(stack, "/v1/incentives", {
-        "programme": "location_rebate", "permit_id": permit_id, "fiscal_year": today.year,
+        "programme": "location_rebate", "permit_id": permit_id, "fiscal_year": fiscal_year,
         "planned_jakarta_spend_idr": 8_000_000_000, "planned_post_production_idr": 1_000_000_000,
         "crew_total": 30, "crew_indonesian": 27})
     assert applied.status_code == 202, applied.text
     incentive_id = applied.json()["id"]
     assert applied.json() == {"id": incentive_id, "status": "submitted",
                               "status_url": f"{stack.settings.public_base_url}/v1/incentives/{incentive_id}"}
+    return incentive_id
+
+
+async def until(what: str, probe: Callable[[], Awaitable[Any]], done: Callable[[Any], bool],
+                timeout: float = 60.0) -> Any:
+    """Probe every 0.2 s until `done`; fails naming `what` and the last thing seen."""
+    give_up = asyncio.get_running_loop().time() + timeout
+    while True:
+        seen = await probe()
+        if done(seen):
+            return seen
+        assert asyncio.get_running_loop().time() < give_up, f"{what}: {seen}"
+        await asyncio.sleep(0.2)
+
+
+async def test_a_rebate_travels_from_application_to_its_final_tranche(stack: Stack) -> None:
+    await stack.behave("audit", decision="approve", decision_delay_ms=200)
+    today = jakarta_date(dt.datetime.now(dt.UTC))
+    permit_id = await issued_studio_permit(stack, today)
+    incentive_id = await apply_for_rebate(stack, permit_id, today.year)
 
     async def incentive(done, timeout: float = 60.0) -> dict:
-        give_up = asyncio.get_running_loop().time() + timeout
-        while True:
-            view = (await stack.http.get(f"{stack.api}/v1/incentives/{incentive_id}")).json()
-            if done(view):
-                return view
-            assert asyncio.get_running_loop().time() < give_up, view
-            await asyncio.sleep(0.2)
+        async def view() -> dict:
+            return (await stack.http.get(f"{stack.api}/v1/incentives/{incentive_id}")).json()
+        return await until(incentive_id, view, done, timeout)
 
     # reserved, interim certificate, and the first tranche once photography began (it has: today)
     view = await incentive(lambda v: v["paid_idr"] > 0)
@@ -138,3 +158,35 @@ async def test_a_rebate_travels_from_application_to_its_final_tranche(stack: Sta
     assert rebate["available_idr"] + rebate["reserved_idr"] + rebate["paid_idr"] == \
         rebate["capacity_idr"] + rebate["clawed_back_idr"]
     await in_read_model("/v1/incentives", items="items")
+
+
+async def test_a_treasury_outage_and_a_lost_answer_pay_the_first_tranche_exactly_once(stack: Stack) -> None:
+    await stack.behave("treasury", lost_response_rate=1.0)  # it pays, but its answer never comes back
+    today = jakarta_date(dt.datetime.now(dt.UTC))
+    incentive_id = await apply_for_rebate(stack, await issued_studio_permit(stack, today), today.year)
+    key = f"{incentive_id}:tranche:1"
+
+    async def our_calls() -> list[dict]:
+        calls = (await stack.http.get(f"{stack.sim}/admin/agencies/treasury/calls")).json()
+        return [(c["status"], c["fault"]) for c in reversed(calls) if c["idempotency_key"] == key]
+
+    await until("an answer lost", our_calls, lambda calls: (503, "lost_response") in calls)
+    down = await stack.http.post(f"{stack.sim}/admin/agencies/treasury/outage", json={"seconds": 3})
+    assert down.status_code == 200, down.text
+    await stack.behave("treasury", lost_response_rate=0)
+    await until("the outage seen", our_calls, lambda calls: (503, "outage") in calls, timeout=10)
+
+    async def view() -> dict:
+        return (await stack.http.get(f"{stack.api}/v1/incentives/{incentive_id}")).json()
+
+    paid = await until("the first tranche paid", view, lambda v: v["paid_idr"] > 0)
+    assert paid["paid_idr"] == 360_000_000 and [e["event"] for e in paid["timeline"]].count("tranche_paid") == 1
+    held = [p for p in (await stack.http.get(f"{stack.sim}/admin/agencies/treasury/requests")).json()
+            if p["idempotency_key"] == key]
+    assert len(held) == 1 and held[0]["times_seen"] >= 2  # one payment, however often it was asked for
+    assert paid["tranches"][0]["reference"] == held[0]["reference"]
+    assert (await our_calls())[-1][0] in (200, 201)
+    fund = (await stack.http.get(f"{stack.api}/v1/funds/{today.year}", headers=stack.officer)).json()
+    rebate = next(p for p in fund["programmes"] if p["programme"] == "location_rebate")
+    assert rebate["available_idr"] + rebate["reserved_idr"] + rebate["paid_idr"] == \
+        rebate["capacity_idr"] + rebate["clawed_back_idr"]
