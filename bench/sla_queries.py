@@ -27,7 +27,6 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from schemas.catalog import AgencyCode  # noqa: E402
 from store.migrate import migrate  # noqa: E402
 from store.pool import open_pool  # noqa: E402
 from store.queue import officer_queue  # noqa: E402
