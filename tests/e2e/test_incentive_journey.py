@@ -44,12 +44,14 @@ async def post(stack: Stack, path: str, body: dict, headers: dict | None = None)
                                  headers={**(headers or {}), "Idempotency-Key": str(uuid.uuid4())})
 
 
-async def issued_studio_permit(stack: Stack, today: dt.date) -> str:
-    """A five-day studio shoot from today, issued at once on an officer's expedite (no agency to ask)."""
-    submitted = await stack.submit(studio_shoot(today), key=str(uuid.uuid4()))
+async def issued_studio_permit(stack: Stack, first: dt.date) -> str:
+    """A five-day studio shoot from `first`, issued at once (no agency to ask; from today on an officer's expedite)."""
+    submitted = await stack.submit(studio_shoot(first), key=str(uuid.uuid4()))
     assert submitted.status_code == 202, submitted.text
     permit_id = submitted.json()["id"]
-    await stack.wait_for(permit_id, lambda v: v["awaiting_expedite"])
+    if (await stack.wait_for(permit_id, lambda v: v["awaiting_expedite"] or v["status"] == "issued"))["status"] \
+            == "issued":
+        return permit_id
     granted = await post(stack, f"/v1/officer/permits/{permit_id}/decisions",
                          {"kind": "expedite", "outcome": "approved", "reason": "studio shoot, no public space"},
                          stack.officer)

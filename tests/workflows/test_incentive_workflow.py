@@ -163,6 +163,7 @@ async def test_an_ineligible_application_names_every_failed_rule(time_env, task_
         assert sorted(c.rule for c in final.eligibility if not c.ok) == ["indonesian_crew", "planned_spend", "shoot_days"]
         assert all(c.detail for c in final.eligibility)
         assert run.parties.ledger == [] and final.reserved_idr == 0
+        assert run.parties.kinds("applicant") == ["incentive_ineligible"]  # told once
 
 
 async def test_another_organisations_permit_is_named_as_a_failed_rule_and_shows_nothing_of_it(time_env, task_queue):

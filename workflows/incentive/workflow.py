@@ -51,7 +51,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.incentive.record import Incentive
     from workflows.incentive.state import Closing, Phase
     from workflows.incentive.steps import Steps
-    from workflows.notifier import APPLICANT, Notifier
+    from workflows.notifier import Notifier
     from workflows.projector import Projector
     from workflows.refusals import invalid_request, state_conflict
 
@@ -234,8 +234,7 @@ class IncentiveApplicationWorkflow:
         s.eligibility = incentives.eligibility(inp.programme, inp.application, inp.permit, inp.organisation_id,
                                                inp.submitted_at)
         failed = [c.rule for c in s.eligibility if not c.ok]
-        if failed:
-            self.notifier.send("incentive_ineligible", APPLICANT, ", ".join(failed))
+        if failed:  # the applicant is told as the incentive closes
             return self.incentive.closing(IncentiveStatus.ineligible, "failed: " + ", ".join(failed))
         estimate = incentives.estimate(inp.programme, inp.application, inp.permit, inp.submitted_at)
         s.rate, s.estimated_idr = estimate.rate, estimate.amount_idr
