@@ -28,6 +28,7 @@ from api import (
 )
 from api.access import IDEMPOTENCY_DESCRIPTION, IDEMPOTENCY_HEADER, MAX_KEY_LENGTH
 from api.context import ApiContext
+from api.edge import EdgeGuard
 from config.secrets import webhook_secret
 from config.settings import Settings
 from schemas.application import PermitApplication
@@ -76,6 +77,7 @@ def create_app(
     )
     app.state.read_model = pool
     problems.install(app)
+    app.add_middleware(EdgeGuard)  # outermost: limits and text checks come before any route or authentication
     for module in (permits, listing, actions, officer, reports, webhooks, verify, health, incentive_routes,
                    incentive_officer, funds):
         app.include_router(module.router)

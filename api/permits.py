@@ -35,7 +35,6 @@ from schemas.contracts import PERMIT_WORKFLOW, SEARCH_ATTR_STATUS, ApplicationPl
 from schemas.problems import Problem
 from schemas.status import ApplicationStatus, PermitStatusView
 
-MAX_BODY_BYTES = 1_000_000
 MEMO_BODY_HASH = "body_sha256"
 STATUS_ATTRIBUTE = SearchAttributeKey.for_keyword(SEARCH_ATTR_STATUS)
 
@@ -60,10 +59,8 @@ _APPLICATION_BODY = {
 
 
 async def read_body(request: Request) -> bytes:
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise ApiProblem(413, "body too large", f"The body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}.")
-    return body
+    """The raw body; its size and text were checked at the edge (api.edge) before any route ran."""
+    return await request.body()
 
 
 def parse_application(body: bytes) -> PermitApplication:
