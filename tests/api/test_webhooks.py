@@ -189,3 +189,19 @@ async def test_a_payment_for_an_unknown_application_is_not_found(api: Api) -> No
     response = await api.post_signed("/v1/payments/webhook", body, "payments")
 
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("header", ["t=1772416800,v1=é".encode(), "t=١٧٧٢٤١٦٨٠٠,v1=ab".encode(),
+                                    b"t=" + b"9" * 5000 + b",v1=ab"])
+@pytest.mark.parametrize("url", ["/v1/agencies/parks/decisions", "/v1/payments/webhook"])
+async def test_a_non_ascii_or_absurd_signature_header_is_refused_not_a_server_error(
+    api: Api, url: str, header: bytes
+) -> None:
+    from domain.signatures import SIGNATURE_HEADER
+
+    response = await api.http.post(url, content=b"{}", headers={SIGNATURE_HEADER: header,
+                                                                 "Content-Type": "application/json"})
+
+    assert response.status_code == 401, response.text
+    assert response.json()["title"] == "signature refused"
+    assert response.headers["WWW-Authenticate"] == "JFC-Signature"
