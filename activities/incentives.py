@@ -13,7 +13,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.parties import Party, PartyClient, parse, protocol_error
-from activities.records import DATABASE_DOWN
+from activities.records import DATABASE_DOWN, REFUSED_FOR_GOOD, refused_for_good, written
 from schemas.contracts import (
     FUND_CLAWBACK,
     FUND_PAY,
@@ -163,6 +163,10 @@ class IncentiveRecordActivities:
         if self._pool is None:
             raise ApplicationError("read model not configured on this worker", type=READ_MODEL_UNAVAILABLE)
         try:
-            return await project_incentive(self._pool, input.workflow_id, input.seq, input.view)
+            was_written = await project_incentive(self._pool, input.workflow_id, input.seq, input.view)
+            await written(self._pool, input.workflow_id, input.seq)
         except DATABASE_DOWN as err:
             raise _down(err) from None
+        except REFUSED_FOR_GOOD as err:
+            raise await refused_for_good(self._pool, input.workflow_id, input.seq, err, _log) from None
+        return was_written

@@ -11,7 +11,13 @@ from temporalio.exceptions import ApplicationError
 
 from domain import calendar
 from domain.privacy import redact
-from schemas.contracts import PROJECTION_FAILED, READ_MODEL_UNAVAILABLE, RECORD_APPLICATION, ProjectionInput
+from schemas.contracts import (
+    PROJECTION_FAILED,
+    PROJECTION_REFUSED,
+    READ_MODEL_UNAVAILABLE,
+    RECORD_APPLICATION,
+    ProjectionInput,
+)
 
 # What an unreachable, restarting or closed database raises: an outage, never the projection's fault.
 DATABASE_DOWN: tuple[type[BaseException], ...] = (
@@ -21,6 +27,39 @@ DATABASE_DOWN: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.OperatorInterventionError,  # 57P01 admin shutdown, 57P03 cannot connect now
     asyncpg.exceptions.InsufficientResourcesError,  # 53xxx too many connections, disk full
 )
+
+
+# What PostgreSQL refuses for good: data it cannot store (22xxx, e.g. a NUL) or a violated constraint (23xxx).
+# Retrying cannot help; the refusal is noted for operators and the workflow goes on without waiting for it.
+REFUSED_FOR_GOOD: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.DataError,
+    asyncpg.exceptions.IntegrityConstraintViolationError,
+)
+FAILURE_COUNTER = "jfc_projection_failures"
+
+
+async def refused_for_good(pool: asyncpg.Pool, workflow_id: str, seq: int, exc: BaseException,
+                           log: Any) -> ApplicationError:
+    """Note a projection the database refused for good, count it, and give the non-retryable error to raise."""
+    from store.projection_failures import note_failure
+
+    reason = _reason(exc)
+    log.error("projection_refused", application_id=workflow_id, seq=seq, error=reason)
+    activity.metric_meter().create_counter(
+        FAILURE_COUNTER, "Projections the read model refused for good (see /healthz)").add(1, {"error": type(exc).__name__})
+    try:
+        await note_failure(pool, workflow_id, seq, reason)
+    except DATABASE_DOWN:
+        pass  # noted next time; the error below still tells the workflow
+    return ApplicationError(f"projection of {workflow_id} at seq {seq} refused for good: {reason}",
+                            type=PROJECTION_REFUSED, non_retryable=True)
+
+
+async def written(pool: asyncpg.Pool, workflow_id: str, seq: int) -> None:
+    """A projection was written: any older refusal of this workflow is cleared."""
+    from store.projection_failures import clear_failure
+
+    await clear_failure(pool, workflow_id, seq)
 
 
 class RecordActivities:
@@ -43,23 +82,26 @@ class RecordActivities:
                 type=READ_MODEL_UNAVAILABLE,
             )
         try:
-            written = await project_application(
+            was_written = await project_application(
                 self._pool, input.workflow_id, input.seq, input.view, calendar.business_days_between
             )
+            await written(self._pool, input.workflow_id, input.seq)
         except DATABASE_DOWN as exc:
             reason = _reason(exc)
             self._log.warning("read_model_unavailable", application_id=application_id, seq=input.seq, error=reason)
             raise ApplicationError(f"read model unavailable: {reason}; retrying", type=READ_MODEL_UNAVAILABLE) from None
+        except REFUSED_FOR_GOOD as exc:
+            raise await refused_for_good(self._pool, input.workflow_id, input.seq, exc, self._log) from None
         except Exception as exc:  # noqa: BLE001 — re-raised below, as a retryable failure without row data
-            # Anything else (a constraint, a bug) is retried too, until a deploy fixes it. Only the error's type
+            # Anything else (a bug) is retried, until a deploy fixes it. Only the error's type
             # and its redacted message leave here: the database's details may quote the row.
             reason = _reason(exc)
             self._log.error("projection_failed", application_id=application_id, seq=input.seq, error=reason)
             raise ApplicationError(
                 f"projection of {application_id} at seq {input.seq} failed: {reason}", type=PROJECTION_FAILED
             ) from None
-        self._log.info("application_projected", application_id=application_id, seq=input.seq, written=written)
-        return written
+        self._log.info("application_projected", application_id=application_id, seq=input.seq, written=was_written)
+        return was_written
 
 
 def _reason(exc: BaseException) -> str:

@@ -68,7 +68,8 @@ AGENCY_REFUSED = "AgencyRefused"  # a 4xx: the request's fault, not retried
 AGENCY_PROTOCOL_ERROR = "AgencyProtocolError"  # a 2xx we cannot read: not retried
 INVALID_INPUT = "InvalidActivityInput"  # input a pure computation rejects: not retried
 READ_MODEL_UNAVAILABLE = "ReadModelUnavailable"  # PostgreSQL down: the projection retries
-PROJECTION_FAILED = "ProjectionFailed"  # a projection PostgreSQL refused (a bug or a constraint)
+PROJECTION_FAILED = "ProjectionFailed"  # a projection failed for an unknown reason (a bug): retried
+PROJECTION_REFUSED = "ProjectionRefused"  # PostgreSQL refused the data for good: noted, not retried
 OUTBOX_UNAVAILABLE = "OutboxUnavailable"  # the outbox could not take a notification: retried
 
 

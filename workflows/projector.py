@@ -4,7 +4,9 @@ Every change of the view bumps the workflow's version; the projector sends the l
 its version to a record activity whenever the version moved (the states in between coalesce).
 It runs beside the workflow and is never awaited by it: a database outage only delays the read
 model (the activity retries without limit), never the application, which waits for
-`caught_up()` only before it ends.
+`caught_up()` only before it ends. A version the database refuses for good (its data cannot be
+stored) is given up: the refusal is noted for operators by the activity, the next version is
+tried when the view changes again, and the workflow is not held open by it.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, is_cancelled_exception
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
+    from schemas.contracts import PROJECTION_REFUSED
     from workflows.policies import PROJECTION_RETRY, PROJECTION_TIMEOUT
 
 if TYPE_CHECKING:
@@ -34,18 +37,19 @@ class Projector:
         self._version = version
         self._input_at = input_at
         self.projected = 0
+        self.refused = 0  # the latest version the database refused for good
         self._task: asyncio.Task[None] | None = None  # referenced, so the running loop is never collected
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
 
     def caught_up(self) -> bool:
-        """Whether the read model holds the latest version."""
-        return self.projected >= self._version()
+        """Whether the read model holds the latest version (or the database refused it for good)."""
+        return max(self.projected, self.refused) >= self._version()
 
     async def _run(self) -> None:
         while True:
-            await workflow.wait_condition(lambda: self._version() > self.projected)
+            await workflow.wait_condition(lambda: not self.caught_up())
             version = self._version()
             try:
                 await workflow.execute_activity(
@@ -59,6 +63,10 @@ class Projector:
             except ActivityError as err:
                 if is_cancelled_exception(err):
                     raise
+                if isinstance(err.cause, ApplicationError) and err.cause.type == PROJECTION_REFUSED:
+                    workflow.logger.error("Projection of seq %s refused for good: %s", version, err.cause)
+                    self.refused = max(self.refused, version)
+                    continue
                 # Only a non-retryable failure gets here (the policy retries everything else): try again later.
                 workflow.logger.error("Projection of seq %s failed: %s; trying again", version, err.cause or err)
                 await workflow.sleep(RETRY_AFTER_REFUSAL, summary="projection")
