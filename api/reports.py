@@ -54,8 +54,10 @@ async def agency_sla(
     principal: Reader,
     ctx: Context,
     pool: ReadModel,
-    start: Annotated[dt.date | None, Query(alias="from", description="First Jakarta date (YYYY-MM-DD)")] = None,
-    end: Annotated[dt.date | None, Query(alias="to", description="Last Jakarta date (YYYY-MM-DD), inclusive")] = None,
+    start: Annotated[dt.date | None, Query(alias="from", description="First Jakarta date (YYYY-MM-DD)",
+                                           ge=reports.FIRST_REPORT_DATE, le=reports.LAST_REPORT_DATE)] = None,
+    end: Annotated[dt.date | None, Query(alias="to", description="Last Jakarta date (YYYY-MM-DD), inclusive",
+                                         ge=reports.FIRST_REPORT_DATE, le=reports.LAST_REPORT_DATE)] = None,
 ) -> list[AgencySla]:
     if start is not None and end is not None and start > end:
         message = f"the window runs backwards: from {start.isoformat()} is after to {end.isoformat()}"

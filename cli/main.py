@@ -116,6 +116,11 @@ def sla_report(
         last = dt.date.fromisoformat(end) if end else None
     except ValueError as exc:
         raise typer.BadParameter(f"dates are YYYY-MM-DD: {exc}") from None
+    from store.reports import FIRST_REPORT_DATE, LAST_REPORT_DATE
+
+    for option, day in (("--from", first), ("--to", last)):
+        if day is not None and not FIRST_REPORT_DATE <= day <= LAST_REPORT_DATE:
+            raise typer.BadParameter(f"{option} {day} is outside {FIRST_REPORT_DATE}..{LAST_REPORT_DATE}")
     raise typer.Exit(sla_report_command(_settings(), first, last))
 
 

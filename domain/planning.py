@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from domain.fees import compute_fees
 from domain.leadtime import earliest_feasible_start, lead_time_business_days
@@ -11,6 +11,8 @@ from schemas.application import PermitApplication
 from schemas.catalog import RuleSet
 from schemas.contracts import ApplicationPlan
 from schemas.problems import Problem
+
+BOOKING_HORIZON_DAYS = 730  # shoot days at most two years ahead: nothing later is planned, timed or issued
 
 
 def plan_application(app: PermitApplication, rules: RuleSet, submitted_at: datetime) -> ApplicationPlan:
@@ -33,14 +35,15 @@ def plan_application(app: PermitApplication, rules: RuleSet, submitted_at: datet
 def intake_problems(app: PermitApplication, plan: ApplicationPlan, today: date) -> list[Problem]:
     """Completeness problems, each with its field path; lead time is not one (see plan.lead_time_ok)."""
     problems = []
+    horizon = today + timedelta(days=BOOKING_HORIZON_DAYS)
     for i, loc in enumerate(app.locations):
         for j, day in enumerate(loc.days):
+            path = f"locations[{i}].days[{j}].date"
             if day.date < today:
-                problems.append(
-                    Problem(
-                        path=f"locations[{i}].days[{j}].date", message=f"{day.date} is in the past (today is {today})"
-                    )
-                )
+                problems.append(Problem(path=path, message=f"{day.date} is in the past (today is {today})"))
+            elif day.date > horizon:
+                problems.append(Problem(path=path, message=f"{day.date} is more than two years ahead; permits are "
+                                                           f"applied for up to {horizon}"))
     if app.insurance.valid_until < app.last_shoot_date:
         problems.append(
             Problem(

@@ -21,6 +21,8 @@ from schemas.status import ClearanceStatus
 from store.pool import acquire
 
 MAX_PAGE = 200
+FIRST_REPORT_DATE = date(2000, 1, 1)  # report windows lie within these dates (no calendar overflow)
+LAST_REPORT_DATE = date(2100, 12, 31)
 MAX_BREACHES = 1000
 DEFAULT_BREACHES = 200
 

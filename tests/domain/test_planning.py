@@ -86,3 +86,17 @@ def test_every_problem_is_listed():
         "insurance.valid_until",
         "foreign_crew[1].passport_number",
     ]
+
+
+def test_shoot_days_more_than_two_years_ahead_are_refused_but_the_horizon_itself_is_not():
+    from datetime import timedelta
+
+    from domain.planning import BOOKING_HORIZON_DAYS
+
+    today = date(2027, 1, 4)
+    at_horizon = today + timedelta(days=BOOKING_HORIZON_DAYS)
+    beyond = at_horizon + timedelta(days=1)
+    app = application(location(days=days(at_horizon.isoformat(), beyond.isoformat())), valid_until="2030-12-31")
+    problems = intake_problems(app, plan_application(app, RULES, SUBMITTED), today)
+    assert [p.path for p in problems] == ["locations[0].days[1].date"]
+    assert str(at_horizon) in problems[0].message
