@@ -12,7 +12,10 @@ learns that another organisation's application is there; a role that may never c
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import asyncpg
@@ -20,12 +23,13 @@ import structlog
 from fastapi import Depends, Header, Request
 
 from api import temporal
-from api.auth import require_roles
+from api.auth import CurrentPrincipal, require_roles
 from api.context import ApiContext
 from api.problems import ApiProblem
 from domain.ids import is_application_id
 from schemas.status import PermitStatusView
-from store import audit
+from store import audit, idempotency
+from store.idempotency import KeyUse
 from store.accounts import Principal, Role
 
 MAX_KEY_LENGTH = 200
@@ -101,6 +105,8 @@ def _mentions(codes: list[str]) -> re.Pattern[str] | None:
 
 
 async def idempotency_key(
+    request: Request,
+    principal: CurrentPrincipal,
     key: Annotated[
         str | None,
         Header(
@@ -108,8 +114,42 @@ async def idempotency_key(
             description=IDEMPOTENCY_DESCRIPTION,
         ),
     ] = None,
-) -> str:
-    """The request's Idempotency-Key; 400 problem when it is missing, blank or too long."""
+) -> AsyncIterator[str]:
+    """The request's Idempotency-Key; 400 problem when it is missing, blank or too long.
+
+    A key is the caller's (an applicant's organisation, else the account): used again for another request
+    (another route or body) it is a 409 problem, as it is not the same request; the same request again is
+    answered as the first was. A key is remembered only once its request succeeded, so a refused request
+    can be corrected and sent with the same key."""
+    key = _checked_key(key)
+    pool = read_model_pool(request)
+    if pool is None:  # no read model (some tests): the workflows' own deduplication still holds
+        yield key
+        return
+    scope = principal.organisation_id or principal.account_id
+    use = KeyUse(_fingerprint(request.method, request.url.path, await request.body()),
+                 f"{request.method} {request.url.path}")
+    first = await idempotency.first_use(pool, scope, key)
+    if first is not None and first.fingerprint != use.fingerprint:
+        where = "another body" if first.route == use.route else f"another request ({first.route})"
+        raise ApiProblem(409, "Idempotency-Key already used for another request",
+                         f"This Idempotency-Key was used for {where}; send a new key for a new request.",
+                         kind="idempotency-key-reused")
+    yield key
+    if first is None:
+        await idempotency.remember(pool, scope, key, use)
+
+
+def _fingerprint(method: str, path: str, body: bytes) -> str:
+    """The request's identity: its route and its body (JSON compared by content, not by spacing or key order)."""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        canonical = body
+    return hashlib.sha256(f"{method} {path}\n".encode() + canonical).hexdigest()
+
+
+def _checked_key(key: str | None) -> str:
     key = (key or "").strip()
     if not key:
         raise ApiProblem(

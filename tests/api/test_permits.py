@@ -58,7 +58,7 @@ async def test_the_same_key_with_another_body_is_a_conflict(api: Api) -> None:
     response = await api.submit(other, key)
 
     assert response.status_code == 409
-    assert response.json()["title"] == "Idempotency-Key already used for another application"
+    assert response.json()["title"] == "Idempotency-Key already used for another request"
 
 
 async def test_a_missing_idempotency_key_is_a_bad_request(api: Api) -> None:
