@@ -1,6 +1,7 @@
 """Calling an external party (an agency, the audit firm, the treasury) over HTTP, every failure sorted.
 
-5xx, 408, 429, timeouts and refused connections are outages (retryable, Retry-After honoured); other
+5xx, 408, 429, timeouts and refused connections are outages (retryable, Retry-After honoured up to ten
+minutes); other
 4xx are the request's fault (not retried); a 2xx we cannot read is a protocol error (not retried).
 Calls to one party are paced to its `calls_per_second` within the worker process. Logs carry the
 application (or incentive) id and the party, never a request's personal data.
@@ -22,11 +23,15 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import AGENCY_PROTOCOL_ERROR, AGENCY_REFUSED, AGENCY_UNAVAILABLE
+from schemas.contracts import RETRY_AFTER_ASKED
 from domain.privacy import redact
 
 _log = structlog.get_logger(__name__)
 EXCERPT_CHARS = 300
 RETRYABLE_4XX = frozenset({408, 429})  # timeouts and throttling are outages, not the request's fault
+# The longest wait a party's Retry-After gets: the clearance's longest outage backoff (workflows.policies
+# OUTAGE_MAX_BACKOFF). An agency answering `Retry-After: 31536000` is asked again in ten minutes, not in a year.
+MAX_RETRY_AFTER = dt.timedelta(minutes=10)
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -94,14 +99,11 @@ class PartyClient:
             log.info("agency_call")
             return response
         if status >= 500 or status in RETRYABLE_4XX:
-            delay = retry_after(response.headers.get("Retry-After"))
-            log.warning("agency_unavailable", retry_after_s=delay.total_seconds() if delay else None)
-            raise ApplicationError(
-                f"{party.name} is unavailable: {method} {url} answered {status} {response.reason_phrase}; will retry"
-                + (f" after {delay.total_seconds():.0f} s (Retry-After)" if delay else ""),
-                type=AGENCY_UNAVAILABLE,
-                non_retryable=False,
-                next_retry_delay=delay,
+            asked = retry_after(response.headers.get("Retry-After"))
+            log.warning("agency_unavailable", retry_after_s=asked.total_seconds() if asked else None)
+            raise outage(
+                f"{party.name} is unavailable: {method} {url} answered {status} {response.reason_phrase}; will retry",
+                asked,
             )
         if 400 <= status < 500:
             log.warning("agency_refused")
@@ -119,6 +121,19 @@ class PartyClient:
         if key not in self._pacers:
             self._pacers[key] = _Pacer(party.calls_per_second)
         return self._pacers[key]
+
+
+def outage(message: str, asked: dt.timedelta | None) -> ApplicationError:
+    """A retryable outage; the party's Retry-After is honoured up to MAX_RETRY_AFTER, and what it asked travels in
+    the details (`{RETRY_AFTER_ASKED: seconds}`) so the caller can tell someone when it asked for longer."""
+    delay = min(asked, MAX_RETRY_AFTER) if asked else None
+    if asked and asked > MAX_RETRY_AFTER:
+        message += (f" after {delay.total_seconds():.0f} s (it asked {asked.total_seconds():.0f} s in Retry-After, "
+                    f"more than the {MAX_RETRY_AFTER.total_seconds():.0f} s we wait at most)")
+    elif delay:
+        message += f" after {delay.total_seconds():.0f} s (Retry-After)"
+    details = [{RETRY_AFTER_ASKED: asked.total_seconds()}] if asked else []
+    return ApplicationError(message, *details, type=AGENCY_UNAVAILABLE, non_retryable=False, next_retry_delay=delay)
 
 
 def parse(model: type[M], response: httpx.Response, party: Party) -> M:

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 import structlog
 from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, ValidationError
+from temporalio.client import WorkflowQueryFailedError, WorkflowQueryRejectedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api import temporal
 from api.access import record
@@ -21,6 +23,7 @@ from api.problems import ApiProblem, invalid_body, responses
 from domain.ids import application_id_from_permit_number, is_application_id, is_incentive_id
 from domain.signatures import SIGNATURE_HEADER, SignatureError, verify
 from schemas.contracts import (
+    QUERY_VIEW,
     SIGNAL_AGENCY_DECISION,
     SIGNAL_AUDIT_DECISION,
     SIGNAL_PAYMENT,
@@ -31,6 +34,7 @@ from schemas.contracts import (
 from schemas.decisions import AgencyDecision, Payment
 from schemas.incentive_api import AuditDecision
 from schemas.problems import Problem
+from schemas.status import ClearanceView
 
 PAYMENTS_SECRET_REF = "payments"
 
@@ -111,6 +115,18 @@ async def agency_decision(code: str, request: Request, ctx: Context, signature: 
     structlog.contextvars.bind_contextvars(
         application_id=key.application_id, agency=code, decision_id=decision.decision_id
     )
+    reference = await _clearance_reference(ctx, decision.request_key)
+    if reference is not None and reference != decision.reference:
+        log.warning("agency decision names another reference; refused")
+        raise ApiProblem(
+            422,
+            "reference does not match the clearance",
+            f"Decision {decision.decision_id} names reference {decision.reference!r}, which is not the reference of "
+            f"clearance request {decision.request_key}; it was not applied. Send it with the reference {code} gave "
+            "when it received the request.",
+            kind="reference-mismatch",
+            problems=[Problem(path="reference", message="not the reference of this clearance request")],
+        )
     final = ApiProblem(
         409,
         "clearance already final",
@@ -146,6 +162,22 @@ async def agency_decision(code: str, request: Request, ctx: Context, signature: 
         source_key=f"api:agency_decision:{code}:{decision.decision_id}",
     )
     return Accepted()
+
+
+async def _clearance_reference(ctx: ApiContext, request_key: str) -> str | None:
+    """The agency's reference of the clearance request, from its workflow's view; None while the agency has not
+    given one, or when the view cannot be read (no such workflow: the signal answers 404; the workflow checks too)."""
+    handle = ctx.temporal.get_workflow_handle(request_key)
+    try:
+        view = await handle.query(QUERY_VIEW, result_type=ClearanceView, rpc_timeout=temporal.RPC_TIMEOUT)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise temporal.unavailable(err) from err
+    except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
+        log.info("clearance view not readable; the workflow checks the reference", error=str(err))
+        return None
+    return view.reference if isinstance(view, ClearanceView) else None
 
 
 async def _closed_with(ctx: ApiContext, decision: AgencyDecision) -> bool:

@@ -63,7 +63,8 @@ NOTIFY = "notify"
 RECORD_APPLICATION = "record_application"
 
 # Why an activity failed (ApplicationError.type); the workflows' retry policies name them.
-AGENCY_UNAVAILABLE = "AgencyUnavailable"  # an outage: retried, Retry-After honoured
+AGENCY_UNAVAILABLE = "AgencyUnavailable"  # an outage: retried, Retry-After honoured (up to ten minutes)
+RETRY_AFTER_ASKED = "retry_after_asked_seconds"  # an outage's details[0] key: the Retry-After the party asked for
 AGENCY_REFUSED = "AgencyRefused"  # a 4xx: the request's fault, not retried
 AGENCY_PROTOCOL_ERROR = "AgencyProtocolError"  # a 2xx we cannot read: not retried
 INVALID_INPUT = "InvalidActivityInput"  # input a pure computation rejects: not retried
@@ -152,6 +153,9 @@ class ClearanceProgress(BaseModel):
     seen_decision_ids: list[str] = Field(default_factory=list)
     refused: bool = Field(default=False, description="The agency refused the request (4xx): an officer decides")
     retry_delay: dt.timedelta | None = Field(default=None, description="The wait before the next submission attempt")
+    retry_after_told: bool = Field(
+        default=False, description="The officer heard that the agency asked (Retry-After) to wait longer than we do"
+    )
     reminded: bool = False
     breach_escalated: bool = False
     silence_handled: bool = False

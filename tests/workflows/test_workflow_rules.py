@@ -259,12 +259,23 @@ def test_failed_attempts_back_off_within_one_episode_and_honour_retry_after():
     p = progress_of(status=ClearanceStatus.submitting)
     delays = [progress.failed_attempt(p, NOW + dt.timedelta(minutes=i), None) for i in range(3)]
     assert delays == [dt.timedelta(seconds=1), dt.timedelta(seconds=2), dt.timedelta(seconds=4)]
-    assert progress.failed_attempt(p, NOW, dt.timedelta(minutes=20)) == dt.timedelta(minutes=20)
-    assert p.view.outages == [OutageEpisode(started_at=NOW, failed_attempts=4)] and p.view.failed_attempts == 4
+    assert progress.failed_attempt(p, NOW, dt.timedelta(minutes=7)) == dt.timedelta(minutes=7)
+    # a Retry-After longer than the longest backoff waits the longest backoff (a year would pause it a year)
+    assert progress.failed_attempt(p, NOW, dt.timedelta(days=365)) == dt.timedelta(minutes=10)
+    assert p.view.outages == [OutageEpisode(started_at=NOW, failed_attempts=5)] and p.view.failed_attempts == 5
     progress.recovered(p, NOW + dt.timedelta(hours=1))
     assert p.view.outages[0].recovered_at == NOW + dt.timedelta(hours=1)
     assert progress.failed_attempt(p, NOW + dt.timedelta(hours=2), None) == dt.timedelta(seconds=1)
     assert len(p.view.outages) == 2  # a new episode after the recovery
+
+
+def test_the_officer_hears_once_of_a_retry_after_longer_than_we_wait():
+    p = progress_of(status=ClearanceStatus.submitting)
+    assert not progress.retry_after_to_tell(p, None)
+    assert not progress.retry_after_to_tell(p, dt.timedelta(minutes=10))  # within what we wait anyway
+    assert progress.retry_after_to_tell(p, dt.timedelta(days=365))
+    assert not progress.retry_after_to_tell(p, dt.timedelta(days=365))  # once
+    assert p.retry_after_told
 
 
 def test_the_parent_is_told_of_changes_but_not_of_each_failed_attempt():

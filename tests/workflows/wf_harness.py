@@ -27,6 +27,7 @@ from temporalio.worker import (
     WorkflowOutboundInterceptor,
 )
 
+from activities.parties import outage
 from domain import calendar
 from schemas.agency_api import AgencyRequestState, AgencyRequestStatus
 from schemas.application import (
@@ -168,7 +169,7 @@ class FakeWorld:
     submit_attempts: dict[str, int] = field(default_factory=dict)
     outage_until: dict[str, dt.datetime] = field(default_factory=dict)
     refuse: set[str] = field(default_factory=set)
-    retry_after: dict[str, dt.timedelta] = field(default_factory=dict)
+    retry_after: dict[str, dt.timedelta] = field(default_factory=dict)  # what an agency asks in Retry-After
     lose_first_response: set[str] = field(default_factory=set)
     withdrawn: list[str] = field(default_factory=list)
     status_polls: list[tuple[str, dt.datetime]] = field(default_factory=list)  # (request key, when), every GET
@@ -189,8 +190,7 @@ class FakeWorld:
         code, key = input.agency.code.value, input.request.request_key
         self.submit_attempts[code] = self.submit_attempts.get(code, 0) + 1
         if code in self.outage_until and now < self.outage_until[code]:
-            raise ApplicationError(f"{code}: 503 Service Unavailable", type="AgencyUnavailable",
-                                   next_retry_delay=self.retry_after.get(code))
+            raise outage(f"{code}: 503 Service Unavailable", self.retry_after.get(code))  # as the real activity
         if code in self.refuse:
             raise ApplicationError(f"{code}: 422 locations[0].lat outside the district", type="AgencyRefused", non_retryable=True)
         if key in self.requests:

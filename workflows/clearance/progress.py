@@ -6,9 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
+from temporalio.exceptions import ApplicationError
+
 from schemas.agency_api import AgencyRequestState, AgencyRequestStatus
 from schemas.catalog import Agency, DeliveryMode
-from schemas.contracts import ClearanceProgress
+from schemas.contracts import RETRY_AFTER_ASKED, ClearanceProgress
 from schemas.decisions import AgencyDecision, Outcome
 from schemas.status import ClearanceStatus, ClearanceView, OutageEpisode
 from workflows.policies import OUTAGE_FIRST_BACKOFF, OUTAGE_MAX_BACKOFF
@@ -72,7 +74,8 @@ def next_wake(p: ClearanceProgress) -> dt.datetime | None:
 
 def failed_attempt(p: ClearanceProgress, now: dt.datetime, retry_after: dt.timedelta | None) -> dt.timedelta:
     """Count a failed submission in the current outage episode (a new one after a recovery); return the wait before
-    the next attempt: doubling from the first backoff to the longest, or the agency's Retry-After when longer."""
+    the next attempt: doubling from the first backoff to the longest, or the agency's Retry-After when longer, but
+    never longer than the longest backoff (an agency asking for a year is asked again in ten minutes)."""
     v = p.view
     v.failed_attempts += 1
     if not v.outages or v.outages[-1].recovered_at is not None:
@@ -80,7 +83,27 @@ def failed_attempt(p: ClearanceProgress, now: dt.datetime, retry_after: dt.timed
     v.outages[-1].failed_attempts += 1
     backoff = p.retry_delay or OUTAGE_FIRST_BACKOFF
     p.retry_delay = min(backoff * 2, OUTAGE_MAX_BACKOFF)
-    return max(backoff, retry_after or dt.timedelta(0))
+    return max(backoff, min(retry_after or dt.timedelta(0), OUTAGE_MAX_BACKOFF))
+
+
+def asked_retry_after(error: BaseException | None) -> dt.timedelta | None:
+    """The Retry-After the agency asked for, from an outage's failure: its details (`RETRY_AFTER_ASKED`, set when the
+    activity capped it), else its next retry delay; None when it asked nothing."""
+    if not isinstance(error, ApplicationError):
+        return None
+    for detail in error.details[:1]:
+        seconds = detail.get(RETRY_AFTER_ASKED) if isinstance(detail, dict) else None
+        if isinstance(seconds, int | float) and not isinstance(seconds, bool):
+            return dt.timedelta(seconds=seconds)
+    return error.next_retry_delay
+
+
+def retry_after_to_tell(p: ClearanceProgress, asked: dt.timedelta | None) -> bool:
+    """Whether the officer must hear that the agency asked to wait longer than we do: the first time only."""
+    if asked is None or asked <= OUTAGE_MAX_BACKOFF or p.retry_after_told:
+        return False
+    p.retry_after_told = True
+    return True
 
 
 def recovered(p: ClearanceProgress, now: dt.datetime) -> None:
@@ -118,6 +141,11 @@ def polled_decision(status: AgencyRequestStatus, request_key: str, now: dt.datet
         reason=status.reason,
         decided_at=status.decided_at or now,
     )
+
+
+def names_our_reference(p: ClearanceProgress, decision: AgencyDecision) -> bool:
+    """Whether a decision names this request's reference at the agency (unknown yet: it may, until we know)."""
+    return p.view.reference is None or decision.reference == p.view.reference
 
 
 def worth_telling(published: ClearanceView | None, view: ClearanceView) -> bool:

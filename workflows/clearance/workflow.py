@@ -35,9 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.clearance import progress
     from workflows.clearance.progress import Step
     from workflows.notifier import APPLICANT, OFFICER, Notifier, agency_audience
-    from workflows.policies import (
-        REFUSALS,
-    )
+    from workflows.policies import OUTAGE_MAX_BACKOFF, REFUSALS
     from workflows.waiting import wait_until
 
 # Every round of an outage or of polling adds history: past this length (or when the server suggests it)
@@ -61,9 +59,13 @@ class AgencyClearanceWorkflow:
 
     @workflow.signal(name=SIGNAL_AGENCY_DECISION)
     def agency_decision(self, decision: AgencyDecision) -> None:
-        """A decision from the agency's webhook; a replayed decision_id or another request's key changes nothing."""
+        """A decision from the agency's webhook; a replayed decision_id, another request's key or a reference that is
+        not this request's changes nothing."""
         if decision.request_key != self.input.request.request_key:
             workflow.logger.warning("Ignoring a decision for another request key (decision %s)", decision.decision_id)
+            return
+        if not progress.names_our_reference(self.p, decision):
+            workflow.logger.warning("Ignoring decision %s: its reference is not this request's", decision.decision_id)
             return
         self._take_agency_decision(decision)
 
@@ -161,15 +163,26 @@ class AgencyClearanceWorkflow:
         await self._apply_inboxes()
 
     async def _unreachable(self, cause: BaseException | None) -> dt.timedelta:
-        """Record a failed attempt in the current outage episode; return how long to wait before the next one."""
+        """Record a failed attempt in the current outage episode; return how long to wait before the next one.
+
+        The agency's Retry-After is honoured up to our longest backoff; the first time it asks for longer, the
+        officer hears what it asked (and the clearance's reason says so).
+        """
         v = self.p.view
-        retry_after = cause.next_retry_delay if isinstance(cause, ApplicationError) else None
-        delay = progress.failed_attempt(self.p, workflow.now(), retry_after)
+        asked = progress.asked_retry_after(cause)
+        delay = progress.failed_attempt(self.p, workflow.now(), asked)
         if v.status != ClearanceStatus.agency_unreachable:
             v.status = ClearanceStatus.agency_unreachable
             v.reason = f"agency unreachable since {v.outages[-1].started_at.isoformat(timespec='seconds')}; retrying"
             workflow.logger.warning("Agency %s unreachable; retrying on a timer", v.agency)
             self.notifier.send("agency_unreachable", OFFICER, v.reason, agency=v.agency)
+        if progress.retry_after_to_tell(self.p, asked):
+            assert asked is not None
+            said = (f"{v.agency} asked to be called again in {asked.total_seconds():.0f} s (Retry-After); "
+                    f"retrying every {OUTAGE_MAX_BACKOFF.total_seconds():.0f} s at most instead")
+            v.reason = f"{v.reason}; {said}"
+            workflow.logger.warning("Agency %s asked for a Retry-After of %s s", v.agency, asked.total_seconds())
+            self.notifier.send("agency_retry_after_capped", OFFICER, said, agency=v.agency)
         await self._publish()
         return delay
 
@@ -285,9 +298,10 @@ class AgencyClearanceWorkflow:
                 await self._apply(d.outcome, d.conditions, d.reason, workflow.now(), request_id, decided_by=d.officer)
             elif p.agency_inbox and p.view.accepted_at is not None:
                 a = p.agency_inbox.pop(0)
-                if p.view.reference is not None and a.reference != p.view.reference:
-                    workflow.logger.warning("Decision %s names reference %s, ours is %s", a.decision_id, a.reference,
-                                            p.view.reference)
+                if not progress.names_our_reference(p, a):  # came before the agency's receipt told us ours
+                    workflow.logger.warning("Ignoring decision %s: its reference is not this request's", a.decision_id)
+                    p.seen_decision_ids.remove(a.decision_id)  # the agency may send it again, rightly
+                    continue
                 # The agency's word on when, kept between acceptance and the moment it reached us.
                 decided_at = min(max(a.decided_at, p.view.accepted_at), workflow.now())
                 await self._apply(a.status, a.conditions, a.reason, decided_at, a.decision_id, decided_by=None)
