@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.contracts import TASK_QUEUE
@@ -40,10 +40,26 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "JFC_DATABASE_URL"))
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
+    env: Literal["local", "production"] = Field(
+        default="local", description="`production` refuses to start without every secret and codec key (JFC_ENV)"
+    )
+    codec_keys: SecretStr | None = Field(
+        default=None, description="Payload encryption keys `id:base64key,...`; the first encrypts (JFC_CODEC_KEYS)"
+    )
+    codec_cors_origins_override: str | None = Field(
+        default=None, validation_alias=AliasChoices("JFC_CODEC_CORS_ORIGINS"),
+        description="Comma-separated origins (the Temporal UI's) allowed to call /codec from a browser",
+    )
 
     @property
     def public_base_url(self) -> str:
         return (self.public_base_url_override or f"http://localhost:{self.api_port}").rstrip("/")
+
+    @property
+    def codec_cors_origins(self) -> list[str]:
+        """Browser origins allowed to call the codec endpoint: the local Temporal UI unless configured."""
+        configured = self.codec_cors_origins_override or f"http://localhost:{self.temporal_ui_port}"
+        return [origin.strip().rstrip("/") for origin in configured.split(",") if origin.strip()]
 
     @property
     def simulator_url(self) -> str:
