@@ -14,6 +14,7 @@ from temporalio.client import Client
 
 from api import (
     actions,
+    codec,
     funds,
     health,
     incentive_officer,
@@ -79,7 +80,7 @@ def create_app(
     problems.install(app)
     app.add_middleware(EdgeGuard)  # outermost: limits and text checks come before any route or authentication
     for module in (permits, listing, actions, officer, reports, webhooks, verify, health, incentive_routes,
-                   incentive_officer, funds):
+                   incentive_officer, funds, codec):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -15,7 +15,10 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from config.secrets import CodecKey
 from schemas.contracts import SEARCH_ATTR_NEXT_DEADLINE, SEARCH_ATTR_STATUS
+from workers.codec import EncryptionCodec
+from workers.temporal import data_converter
 
 BIN = Path(sys.executable).parent
 
@@ -105,9 +108,21 @@ def task_queue() -> str:
     return f"tq-{uuid.uuid4()}"
 
 
+@pytest.fixture(scope="session")
+def payload_codec() -> EncryptionCodec:
+    """The tests' payload codec: one fresh key per test process."""
+    return EncryptionCodec([CodecKey("test-key", os.urandom(32))])
+
+
 @pytest.fixture
-def dev_client(dev_env: WorkflowEnvironment) -> Client:
-    return dev_env.client
+def dev_client(dev_env: WorkflowEnvironment, payload_codec: EncryptionCodec) -> Client:
+    """A client of the dev server made as every JFC process makes one: pydantic payloads, encrypted.
+
+    `dev_env.client` (and `time_env.client`) stay plain: workflow tests read and store histories as the
+    replay tests' plain JSON.
+    """
+    plain = dev_env.client
+    return Client(plain.service_client, namespace=plain.namespace, data_converter=data_converter(payload_codec))
 
 
 # temporalio's core can abort the interpreter at exit (sdk-python issue 300) after every

@@ -82,7 +82,8 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(dev_env, task_queue: str, tmp_path: Path, database_url: str) -> AsyncIterator[Stack]:
+async def stack(dev_client: Client, task_queue: str, tmp_path: Path, database_url: str) -> AsyncIterator[Stack]:
+    """The stack on the dev server; the API, the worker and `Stack.temporal` encrypt every payload (the codec)."""
     api_port, sim_port = quiet_ports(2)
     settings = Settings(
         state_dir=tmp_path,
@@ -105,7 +106,7 @@ async def stack(dev_env, task_queue: str, tmp_path: Path, database_url: str) -> 
         pool = await open_pool(database_url)
         stack_ctx.push_async_callback(pool.close)
         incentives = load_incentive_rules(settings.incentives_file, settings.simulator_url)
-        api = create_api(settings, dev_env.client, rules, secrets=secrets, pool=pool, incentives=incentives)
+        api = create_api(settings, dev_client, rules, secrets=secrets, pool=pool, incentives=incentives)
         account, applicant = await create_account(pool, name="Sari", role="applicant", organisation="PT Contoh Film")
         _, officer = await create_account(pool, name="Officer Ani", role="officer")
         http = await stack_ctx.enter_async_context(
@@ -114,14 +115,14 @@ async def stack(dev_env, task_queue: str, tmp_path: Path, database_url: str) -> 
         agency_http = await stack_ctx.enter_async_context(httpx.AsyncClient(timeout=5.0))
         sim_url = await stack_ctx.enter_async_context(serve(simulator, sim_port))
         api_url = await stack_ctx.enter_async_context(serve(api, api_port))
-        await stack_ctx.enter_async_context(build_worker(dev_env.client, settings, rules, agency_http, pool))
+        await stack_ctx.enter_async_context(build_worker(dev_client, settings, rules, agency_http, pool))
         stop_relay = asyncio.Event()
         relay = asyncio.create_task(OutboxRelay(pool, agency_http, applicant_secret(settings)).run(stop_relay, 0.1))
         stack_ctx.push_async_callback(lambda: relay)  # awaited after stop_relay is set below
         stack_ctx.callback(stop_relay.set)
         yield Stack(
             settings, rules, api_url, sim_url, http, pool, {"Authorization": f"Bearer {officer}"},
-            str(account.organisation_id), dev_env.client,
+            str(account.organisation_id), dev_client,
         )
 
 

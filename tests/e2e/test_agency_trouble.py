@@ -34,7 +34,8 @@ async def clearance_views_told(stack: Stack, application_id: str, agency: str) -
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
             attrs = event.workflow_execution_signaled_event_attributes
             if attrs.signal_name == SIGNAL_CLEARANCE_CHANGED:
-                view = json.loads(attrs.input.payloads[0].data)
+                [payload] = await stack.temporal.data_converter.payload_codec.decode(attrs.input.payloads[:1])
+                view = json.loads(payload.data)  # histories hold ciphertext: decoded with the stack's codec
                 if view["agency"] == agency:
                     told.append(view)
     return told
