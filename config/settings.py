@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     incentives_file: Path = PACKAGED_DATA / "incentives.toml"
     database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "JFC_DATABASE_URL"))
     log_format: Literal["auto", "json", "console"] = "auto"
+    allow_loopback_webhooks: bool = Field(
+        default=False, description="Applicant webhooks may go to loopback hosts (plain http too): local stack, tests"
+    )
     log_level: str = "INFO"
     env: Literal["local", "production"] = Field(
         default="local", description="`production` refuses to start without every secret and codec key (JFC_ENV)"

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from domain.webhook_urls import parse_webhook_url
+
 
 class Strict(BaseModel):
     """Base for input models: unknown fields are errors, strings are trimmed."""
@@ -48,7 +50,17 @@ class Applicant(Strict):
     contact_name: str = Field(min_length=1, max_length=200)
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
     phone: str = Field(pattern=r"^\+?[0-9 ()\-]{6,24}$")
-    webhook_url: str | None = Field(default=None, description="Where status notifications are sent")
+    webhook_url: str | None = Field(
+        default=None,
+        description="Where status notifications are sent: an https URL on a public host (port 443 or 1024-65535)",
+    )
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url_allowed(cls, url: str | None) -> str | None:
+        if url:
+            parse_webhook_url(url)  # the syntactic rule; the host's addresses are checked at submission and send
+        return url
 
 
 class Production(Strict):
