@@ -30,6 +30,7 @@ from api.context import ApiContext, Context
 from api.problems import ApiProblem, invalid_body, responses
 from domain.ids import application_id_for_key
 from domain.planning import intake_problems, plan_application
+from domain.webhook_urls import webhook_url_problems
 from schemas.application import PermitApplication
 from schemas.contracts import PERMIT_WORKFLOW, SEARCH_ATTR_STATUS, ApplicationPlan, PermitWorkflowInput
 from schemas.problems import Problem
@@ -116,6 +117,9 @@ async def submit_application(
     now = ctx.now()
     plan = plan_application(app, ctx.rules, now)
     problems = intake_problems(app, plan, ctx.today())
+    problems += await webhook_url_problems(
+        app.applicant.webhook_url, allow_loopback=ctx.settings.allow_loopback_webhooks
+    )
     if problems:
         raise ApiProblem(
             422,
