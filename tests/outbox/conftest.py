@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import httpx
 import pytest
-from outbox_samples import Receiver, secret_for
+from outbox_samples import Receiver, local_relay
 
 from activities.outbox_relay import OutboxRelay
 from tests.servers import serve
@@ -29,4 +29,4 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 def relay(pool: asyncpg.Pool, http: httpx.AsyncClient) -> OutboxRelay:
-    return OutboxRelay(pool, http, secret_for, timeout=httpx.Timeout(5.0, connect=2.0))
+    return local_relay(pool, http, timeout=httpx.Timeout(5.0, connect=2.0))

@@ -7,12 +7,16 @@ import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
+import asyncpg
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from activities.outbox_relay import OutboxRelay
 from domain.signatures import SIGNATURE_HEADER, SignatureError, verify
 from schemas.contracts import Notification
 
@@ -22,6 +26,11 @@ APPLICATION_ID = "JFC-2027-000123"
 def secret_for(organisation_id: str | None) -> bytes:
     """Each organisation its own secret, so a test sees which one signed."""
     return f"secret-of-{organisation_id or 'nobody'}".encode()
+
+
+def local_relay(pool: asyncpg.Pool, http: httpx.AsyncClient, **options: Any) -> OutboxRelay:
+    """A relay that may send to the tests' receivers on loopback (JFC_ALLOW_LOOPBACK_WEBHOOKS, as in the local stack)."""
+    return OutboxRelay(pool, http, options.pop("secret_for", secret_for), allow_loopback=True, **options)
 
 
 @dataclass

@@ -7,7 +7,7 @@ import datetime as dt
 
 import asyncpg
 import httpx
-from outbox_samples import APPLICATION_ID, Receiver, note, secret_for
+from outbox_samples import APPLICATION_ID, Receiver, local_relay, note
 from structlog.testing import capture_logs
 
 from activities.outbox_relay import OutboxRelay
@@ -42,7 +42,7 @@ async def test_delivers_once_signed_with_the_idempotency_key(pool, relay: Outbox
 
 async def test_each_organisation_signs_with_its_own_secret(pool, http, receiver: Receiver):
     await outbox.enqueue(pool, note(receiver.hook("ORG-B"), organisation="ORG-A"), "k-1")  # signed for A, checked as B
-    assert await OutboxRelay(pool, http, secret_for).deliver_due() == 0
+    assert await local_relay(pool, http).deliver_due() == 0
     [receipt] = receiver.receipts
     assert (receipt.signed, receipt.status) == (False, 401)
     assert (await row(pool, "k-1"))["dead_at"] is not None  # a 401 is a permanent refusal
@@ -86,7 +86,9 @@ async def test_a_refusal_is_dead_with_its_reason_and_never_sent_again(pool, rela
 async def test_an_unusable_url_is_dead(pool, relay: OutboxRelay):
     await outbox.enqueue(pool, note("ftp://hooks.example/jfc"), "k-1")
     await relay.deliver_due()
-    assert (await row(pool, "k-1"))["last_error"].startswith("webhook URL is not usable")
+    dead = await row(pool, "k-1")
+    assert dead["dead_at"] is not None
+    assert dead["last_error"] == "webhook URL refused, nothing sent: must be an https URL (https://…)"
 
 
 async def test_an_unreachable_webhook_is_retried_later_not_lost(pool, relay: OutboxRelay):
@@ -109,7 +111,7 @@ async def test_two_relays_deliver_each_of_twenty_rows_exactly_once(pool, http, r
     for key in keys:
         await outbox.enqueue(pool, note(receiver.hook("ORG-A")), key)
     receiver.delay = 0.02  # slow enough that the two batches overlap
-    relays = [OutboxRelay(pool, http, secret_for) for _ in range(2)]
+    relays = [local_relay(pool, http) for _ in range(2)]
 
     async def drain(relay: OutboxRelay) -> int:
         delivered = 0
@@ -143,7 +145,7 @@ async def test_the_run_loop_outlives_a_database_outage(database_url: str, http: 
     await pool.close()
     stop = asyncio.Event()
     with capture_logs() as logs:
-        task = asyncio.create_task(OutboxRelay(pool, http, secret_for).run(stop, interval=0.05))
+        task = asyncio.create_task(local_relay(pool, http).run(stop, interval=0.05))
         await asyncio.sleep(0.2)
         assert not task.done()
         stop.set()
@@ -162,7 +164,7 @@ async def test_a_missing_signing_secret_waits_and_sends_nothing_unsigned(pool, h
         raise KeyError(organisation_id)
 
     await outbox.enqueue(pool, note(receiver.hook("ORG-A")), "k-1")
-    assert await OutboxRelay(pool, http, no_secret).deliver_due() == 0
+    assert await local_relay(pool, http, secret_for=no_secret).deliver_due() == 0
     waiting = await row(pool, "k-1")
     assert waiting["last_error"].startswith("no signing secret") and waiting["dead_at"] is None
     assert receiver.receipts == []
