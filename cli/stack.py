@@ -18,6 +18,7 @@ from config.settings import Settings
 from schemas.contracts import SEARCH_ATTR_NEXT_DEADLINE, SEARCH_ATTR_STATUS
 
 BIN = Path(sys.executable).parent
+LOCAL_WEBHOOKS = "JFC_ALLOW_LOOPBACK_WEBHOOKS"  # the local stack lets applicant webhooks reach this machine
 
 
 @dataclass
@@ -71,6 +72,7 @@ class Stack:
         self.logs.mkdir(parents=True, exist_ok=True)
         log_file = open(self.logs / f"{service.name}.log", "ab")
         env = {
+            LOCAL_WEBHOOKS: "true",  # unless the environment says otherwise
             **os.environ,
             **self.env,
             "JFC_STATE_DIR": str(self.settings.state_dir.resolve()),

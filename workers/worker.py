@@ -66,7 +66,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         async with httpx.AsyncClient(timeout=AGENCY_TIMEOUT) as http:
             worker = build_worker(client, settings, rules, http, pool)
             log.info("worker_started", task_queue=settings.task_queue, rule_set=rules.version)
-            relay = OutboxRelay(pool, http, applicant_secret(settings))
+            relay = OutboxRelay(pool, http, applicant_secret(settings), allow_loopback=settings.allow_loopback_webhooks)
             async with worker:
                 relay_task = asyncio.create_task(relay.run(stop))
                 await stop.wait()

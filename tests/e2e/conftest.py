@@ -92,6 +92,7 @@ async def stack(dev_client: Client, task_queue: str, tmp_path: Path, database_ur
         simulator_port=sim_port,
         JFC_PUBLIC_BASE_URL=f"http://127.0.0.1:{api_port}",
         JFC_SIMULATOR_URL=f"http://127.0.0.1:{sim_port}",
+        allow_loopback_webhooks=True,  # the tests' applicant webhooks listen on 127.0.0.1
     )
     rules = quick_reconcile(load_rule_set(settings.agencies_file, settings.rules_file, settings.simulator_url))
     secrets = lambda ref: webhook_secret(ref, tmp_path)  # noqa: E731
@@ -117,7 +118,8 @@ async def stack(dev_client: Client, task_queue: str, tmp_path: Path, database_ur
         api_url = await stack_ctx.enter_async_context(serve(api, api_port))
         await stack_ctx.enter_async_context(build_worker(dev_client, settings, rules, agency_http, pool))
         stop_relay = asyncio.Event()
-        relay = asyncio.create_task(OutboxRelay(pool, agency_http, applicant_secret(settings)).run(stop_relay, 0.1))
+        relay = asyncio.create_task(OutboxRelay(pool, agency_http, applicant_secret(settings),
+                                                  allow_loopback=settings.allow_loopback_webhooks).run(stop_relay, 0.1))
         stack_ctx.push_async_callback(lambda: relay)  # awaited after stop_relay is set below
         stack_ctx.callback(stop_relay.set)
         yield Stack(
