@@ -27,6 +27,7 @@ KIB = 1024
 WEBHOOK_LIMIT = 64 * KIB
 SUBMISSION_LIMIT = 1_000 * KIB  # a permit application with many locations and days
 DEFAULT_LIMIT = 256 * KIB
+CODEC_LIMIT = 8 * 1_000 * KIB  # the Temporal UI decoding a history page of encrypted payloads
 ALLOWED_CONTROLS = frozenset("\t\n\r")
 
 
@@ -42,6 +43,7 @@ ROUTE_LIMITS = (
     RouteLimit(re.compile(r"^/v1/auditors/decisions$"), WEBHOOK_LIMIT),
     RouteLimit(re.compile(r"^/v1/permits(/[^/]+/amendments)?$"), SUBMISSION_LIMIT),
     RouteLimit(re.compile(r"^/v1/incentives/[^/]+/claim$"), SUBMISSION_LIMIT),
+    RouteLimit(re.compile(r"^/codec/(en|de)code$"), CODEC_LIMIT),
 )
 
 
