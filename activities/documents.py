@@ -1,6 +1,11 @@
 """Issuing the permit: its number and a bilingual PDF with locations, hours, conditions, fees and a QR code.
 
-The PDF pieces (`BilingualPdf`, `write_atomically`, `rupiah`, `jakarta_time`) also make the incentive certificates.
+The PDF pieces (`BilingualPdf`, `write_atomically`, `rupiah`, `jakarta_time`) also make the incentive certificates
+and the agency's copy of a permit (`render_agency_copy`, which the API makes on request for an agency clerk).
+
+Text is set in WenQuanYi Micro Hei (Apache License 2.0, shipped by the `paperang-p2-fonts-cjk` package), one
+TrueType font with Latin, Vietnamese, Hangul and Han glyphs, so every name on an application prints as written;
+fpdf2 embeds only the glyphs a document uses. A character the font lacks falls back to its plain letter, else `?`.
 """
 
 from __future__ import annotations
@@ -12,22 +17,26 @@ import io
 import os
 import tempfile
 import unicodedata
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
 from pathlib import Path
 
 import segno
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
+from fpdf.enums import TextMode
 from temporalio import activity
 
 from activities.errors import invalid_input
 from domain.ids import permit_number
 from domain.jakarta import JAKARTA
 from schemas.contracts import ISSUE_PERMIT_DOCUMENT, IssueDocumentInput, IssueDocumentResult
-from schemas.status import PermitInfo
+from schemas.status import ClearanceView, Fees, IssuedRevision, LocationView, PermitInfo, PermitStatusView
 
-_PUNCTUATION = str.maketrans(
-    {"—": "-", "–": "-", "‑": "-", "‘": "'", "’": "'", "‚": ",", "“": '"', "”": '"', "„": '"', "…": "...",
-     "•": "*", "€": "EUR", "™": "(TM)", "≤": "<=", "≥": ">=", "→": "->", "\u200b": ""}
-)  # fmt: skip
+FONT = "wqy-microhei"
+FONT_PACKAGE, FONT_FILE = "paperang_p2_fonts_cjk", "fonts/wqy-microhei.ttc"  # face 0: the proportional one
+BOLD_STROKE_MM_PER_PT = 0.011  # the font has no bold face: bold text is drawn with an outline this wide
 QR_MM = 34
 OUTCOMES = {
     "approved": "Disetujui / Approved",
@@ -79,15 +88,41 @@ def write_atomically(directory: Path, name: str, data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def latin1(text: str) -> str:
-    """`text` in the core PDF fonts' latin-1: punctuation mapped, accents kept or stripped, anything else `?`."""
+@cache
+def font_path() -> Path:
+    """The document font's file, from its package."""
+    return Path(str(resources.files(FONT_PACKAGE).joinpath(FONT_FILE)))
+
+
+@cache
+def _font_characters() -> frozenset[int]:
+    """The code points the document font has glyphs for."""
+    font = TTFont(font_path(), fontNumber=0, lazy=True)
+    try:
+        return frozenset(font.getBestCmap())
+    finally:
+        font.close()
+
+
+def printable(text: str) -> str:
+    """`text` as the document font shows it: composed (NFC), spaces for control characters, zero-width ones
+    dropped, and a character the font lacks as its plain letter (accents dropped) or `?`."""
+    known = _font_characters()
     out = []
-    for char in text.translate(_PUNCTUATION):
-        if ord(char) < 256:
-            out.append(char if char.isprintable() or char in "\n" else " ")
+    for char in unicodedata.normalize("NFC", text):
+        category = unicodedata.category(char)
+        if char in "\n ":
+            out.append(char)
+        elif category == "Cf":
+            continue  # zero-width and direction marks
+        elif category[0] in "CZ":
+            out.append(" ")  # control characters, other spaces
+        elif ord(char) in known:
+            out.append(char)
         else:
-            plain = unicodedata.normalize("NFKD", char).encode("latin-1", "ignore").decode("latin-1")
-            out.append("".join(c for c in plain if not unicodedata.combining(c)) or "?")
+            plain = "".join(c for c in unicodedata.normalize("NFKD", char)
+                            if not unicodedata.combining(c) and ord(c) in known)
+            out.append(plain or "?")
     return "".join(out)
 
 
@@ -100,69 +135,88 @@ def render_permit(input: IssueDocumentInput, permit: PermitInfo) -> bytes:
     pdf.field("Diterbitkan / Issued", jakarta_time(permit.issued_at))
     pdf.field("Produksi / Production", f"{app.production.title} ({app.production.kind.replace('_', ' ')})")
     pdf.field("Pemohon / Applicant", f"{app.applicant.company} ({app.applicant.country})")
-    if app.foreign_crew:
-        pdf.field("Kru asing / Foreign crew", f"{len(app.foreign_crew)} orang / persons (details held by the commission)")
+    pdf.field("Kontak / Contact", app.applicant.contact_name)
     pdf.field("Asuransi / Insurance", f"{app.insurance.insurer}, {app.insurance.policy_number}, "
               f"{rupiah(app.insurance.coverage_idr)}, berlaku s.d. / valid until {app.insurance.valid_until}")  # fmt: skip
     pdf.end_banner()
+    if app.foreign_crew:
+        pdf.heading("Kru asing / Foreign crew")
+        for i, member in enumerate(app.foreign_crew, 1):
+            pdf.line_text(f"{i}. {member.name} - {member.role} ({member.nationality})", indent=2)
 
     pdf.heading("Lokasi / Locations")
     for i, loc in enumerate(app.locations, 1):
-        pdf.line_text(f"{i}. {loc.name} - {loc.kind.replace('_', ' ')}", bold=True)
-        pdf.line_text(f"Alamat / Address: {loc.address}, {loc.city}", indent=5)
         extras = [name for name, on in (("drone", loc.drone), ("pyrotechnics", loc.pyrotechnics),
                   ("fire effects", loc.fire_effects), ("prop weapons", loc.prop_weapons)) if on]  # fmt: skip
-        pdf.line_text(f"Kru / Crew: {loc.crew_size}; Kendaraan / Vehicles: {loc.vehicles}; "
-                      f"Jalan / Road use: {loc.road_use.replace('_', ' ')}"
-                      + (f"; Khusus / Special: {', '.join(extras)}" if extras else ""), indent=5)  # fmt: skip
-        for day in loc.days:
-            pdf.line_text(f"{day.date:%a %Y-%m-%d}  {day.start:%H:%M}-{day.end:%H:%M} WIB", indent=5)
+        details = (f"Kru / Crew: {loc.crew_size}; Kendaraan / Vehicles: {loc.vehicles}; "
+                   f"Jalan / Road use: {loc.road_use.replace('_', ' ')}"
+                   + (f"; Khusus / Special: {', '.join(extras)}" if extras else ""))  # fmt: skip
+        days = [(day.date, day.start, day.end) for day in loc.days]
+        pdf.location(i, loc.name, loc.kind.value, f"{loc.address}, {loc.city}", days, details)
+    pdf.clearances(input.clearances)
+    pdf.fees(fees)
+    pdf.verification(permit.verify_url)
+    return bytes(pdf.output())
 
-    pdf.heading("Rekomendasi instansi / Agency clearances")
-    for c in sorted(input.clearances, key=lambda c: c.agency):
-        decided = f", {jakarta_time(c.decided_at)}" if c.decided_at else ""
-        reference = f", ref. {c.reference}" if c.reference else ""
-        pdf.line_text(f"{c.agency}: {OUTCOMES.get(c.status, c.status)}{reference}{decided}", bold=True)
-        if c.reason:
-            pdf.line_text(f"Catatan / Note: {c.reason}", indent=5)
 
-    pdf.heading("Syarat / Conditions")
-    conditions = [(c.agency, text) for c in sorted(input.clearances, key=lambda c: c.agency) for text in c.conditions]
-    for agency, text in conditions:
-        pdf.line_text(f"- [{agency}] {text}", indent=2)
-    if not conditions:
-        pdf.line_text("Tidak ada syarat khusus / No special conditions", indent=2)
+def render_agency_copy(view: PermitStatusView, agency: str) -> bytes:
+    """An agency's copy of an issued permit, made from its status view: the permit as last issued, with only
+    `agency`'s clearance (reference, outcome, note, conditions). It names the company, never a person."""
+    if view.permit is None:
+        raise ValueError(f"application {view.id} has no permit yet")
+    permit = view.permit
+    issued = view.issued or IssuedRevision(
+        revision=view.revision, issued_at=permit.issued_at, locations=view.locations, clearances=view.clearances,
+        fees=view.fees)  # issued before the status view kept the issued revision
+    pdf = BilingualPdf(permit.number, permit.issued_at, f"Izin syuting / Filming permit {permit.number} ({agency})")
+    pdf.banner("IZIN SYUTING / FILMING PERMIT", permit.verify_url)
+    pdf.field("Nomor izin / Permit number", permit.number, bold=True)
+    pdf.field("Diterbitkan / Issued", jakarta_time(permit.issued_at))
+    pdf.field("Produksi / Production", view.production_title)
+    pdf.field("Pemohon / Applicant", view.applicant_company)
+    pdf.field("Salinan untuk / Copy for", agency, bold=True)
+    pdf.end_banner()
+    pdf.line_text("Salinan ini hanya memuat rekomendasi instansi Anda. / This copy shows only your agency's clearance.")
 
-    pdf.heading("Biaya / Fees")
-    for line in fees.lines:
-        reduction = f", -{line.reduction:.0%}" if line.reduction else ""
-        pdf.line_text(f"{line.description} - {line.location}: {line.days} hari / days x {rupiah(line.unit_idr)}"
-                      f"{reduction} = {rupiah(line.amount_idr)}", indent=2)  # fmt: skip
-    pdf.field("Jumlah / Total", f"{rupiah(fees.total_idr)} (tarif / schedule {fees.schedule_version})", bold=True)
-    pdf.field("Dibayar / Paid", jakarta_time(fees.paid_at) if fees.paid_at else "belum dibayar / not paid")
-    if fees.payment_id:
-        pdf.field("Kuitansi / Receipt", fees.payment_id)
-
+    pdf.heading("Lokasi / Locations")
+    for i, loc in enumerate(issued.locations, 1):
+        days = [(day.date, day.start, day.end) for day in loc.days]
+        pdf.location(i, loc.name, loc.kind, f"{loc.address}, {loc.city}", days)
+    pdf.clearances([c for c in issued.clearances if c.agency == agency])
+    if issued.fees is not None:
+        pdf.fees(issued.fees)
     pdf.verification(permit.verify_url)
     return bytes(pdf.output())
 
 
 class BilingualPdf(FPDF):
-    """An A4 commission document (permit, certificate): a banner with the QR code, text helpers that keep to
-    latin-1, and a footer naming the document's number. Its creation date is `issued_at`: same input, same bytes."""
+    """An A4 commission document (permit, certificate): a banner with the QR code, text helpers in the document
+    font, and a footer naming the document's number. Its creation date is `issued_at`: same input, same bytes."""
 
     def __init__(self, number: str, issued_at: dt.datetime, title: str) -> None:
         super().__init__(format="A4")
         self.number = number
+        self.add_font(FONT, "", str(font_path()), collection_font_number=0)
         self.set_auto_page_break(auto=True, margin=15)
         self.set_creation_date(issued_at)
-        self.set_title(latin1(title))
+        self.set_title(printable(title))
         self._right_margin = self.r_margin
+
+    def use_font(self, size: float, bold: bool = False) -> None:
+        """The document font at `size` points; bold drawn with an outline (the font has no bold face)."""
+        self.set_font(FONT, "", size)
+        if bold:
+            self.text_mode = TextMode.FILL_STROKE
+            self.set_line_width(size * BOLD_STROKE_MM_PER_PT)
+        else:
+            self.text_mode = TextMode.FILL
 
     def footer(self) -> None:
         self.set_y(-12)
-        self.set_font("Helvetica", "I", 8)
-        self.cell(0, 5, latin1(f"{self.number} - halaman / page {self.page_no()}/{{nb}}"), align="C")
+        self.use_font(8)
+        self.set_text_color(90, 90, 90)
+        self.cell(0, 5, printable(f"{self.number} - halaman / page {self.page_no()}/{{nb}}"), align="C")
+        self.set_text_color(0, 0, 0)
 
     def banner(self, title: str, verify_url: str) -> None:
         """The first page's title and the commission's name, with the QR code to `verify_url` in the top right
@@ -171,12 +225,12 @@ class BilingualPdf(FPDF):
         self.image(qr_png(verify_url), x=self.w - self.r_margin - QR_MM, y=self.t_margin, w=QR_MM, link=verify_url)
         self._right_margin = self.r_margin
         self.set_right_margin(self._right_margin + QR_MM + 4)
-        self.set_font("Helvetica", "B", 16)
-        text = latin1(title)
+        self.use_font(16, bold=True)
+        text = printable(title)
         if self.get_string_width(text) > self.epw:  # too long for one line: one language a line
             text = text.replace(" / ", " /\n", 1)
-        self.multi_cell(0, 9, text, new_x="LMARGIN", new_y="NEXT")
-        self.set_font("Helvetica", "", 10)
+        self.multi_cell(0, 9, text, align="L", new_x="LMARGIN", new_y="NEXT")
+        self.use_font(10)
         self.cell(0, 5, "Komisi Film Jakarta / Jakarta Film Commission", new_x="LMARGIN", new_y="NEXT")
         self.ln(3)
 
@@ -184,6 +238,45 @@ class BilingualPdf(FPDF):
         """Back to the full width, below the QR code."""
         self.set_right_margin(self._right_margin)
         self.set_y(max(self.get_y(), self.t_margin + QR_MM + 2))
+
+    def location(self, n: int, name: str, kind: str, address: str,
+                 days: Iterable[tuple[dt.date, dt.time, dt.time]], details: str | None = None) -> None:
+        """One numbered location: its name and kind, address, optional details, then each shoot day's hours."""
+        self.line_text(f"{n}. {name} - {kind.replace('_', ' ')}", bold=True)
+        self.line_text(f"Alamat / Address: {address}", indent=5)
+        if details:
+            self.line_text(details, indent=5)
+        for day, start, end in days:
+            self.line_text(f"{day:%a %Y-%m-%d}  {start:%H:%M}-{end:%H:%M} WIB", indent=5)
+
+    def clearances(self, clearances: list[ClearanceView]) -> None:
+        """The agencies' clearances (outcome, reference, note), then their conditions."""
+        ordered = sorted(clearances, key=lambda c: c.agency)
+        self.heading("Rekomendasi instansi / Agency clearances")
+        for c in ordered:
+            decided = f", {jakarta_time(c.decided_at)}" if c.decided_at else ""
+            reference = f", ref. {c.reference}" if c.reference else ""
+            self.line_text(f"{c.agency}: {OUTCOMES.get(c.status, c.status)}{reference}{decided}", bold=True)
+            if c.reason:
+                self.line_text(f"Catatan / Note: {c.reason}", indent=5)
+        self.heading("Syarat / Conditions")
+        conditions = [(c.agency, text) for c in ordered for text in c.conditions]
+        for agency, text in conditions:
+            self.line_text(f"- [{agency}] {text}", indent=2)
+        if not conditions:
+            self.line_text("Tidak ada syarat khusus / No special conditions", indent=2)
+
+    def fees(self, fees: Fees) -> None:
+        """The fee lines, the total and the payment (receipt)."""
+        self.heading("Biaya / Fees")
+        for line in fees.lines:
+            reduction = f", -{line.reduction:.0%}" if line.reduction else ""
+            self.line_text(f"{line.description} - {line.location}: {line.days} hari / days x {rupiah(line.unit_idr)}"
+                           f"{reduction} = {rupiah(line.amount_idr)}", indent=2)  # fmt: skip
+        self.field("Jumlah / Total", f"{rupiah(fees.total_idr)} (tarif / schedule {fees.schedule_version})", bold=True)
+        self.field("Dibayar / Paid", jakarta_time(fees.paid_at) if fees.paid_at else "belum dibayar / not paid")
+        if fees.payment_id:
+            self.field("Kuitansi / Receipt", fees.payment_id)
 
     def verification(self, verify_url: str) -> None:
         """The closing section: where anyone checks the document's current state."""
@@ -195,19 +288,19 @@ class BilingualPdf(FPDF):
 
     def heading(self, text: str) -> None:
         self.ln(3)
-        self.set_font("Helvetica", "B", 12)
-        self.cell(0, 7, latin1(text), new_x="LMARGIN", new_y="NEXT")
+        self.use_font(12, bold=True)
+        self.cell(0, 7, printable(text), new_x="LMARGIN", new_y="NEXT")
 
     def field(self, label: str, value: str, bold: bool = False) -> None:
-        self.set_font("Helvetica", "", 9)
-        self.cell(55, 5, latin1(label))
-        self.set_font("Helvetica", "B" if bold else "", 10)
-        self.multi_cell(0, 5, latin1(value), new_x="LMARGIN", new_y="NEXT")
+        self.use_font(9)
+        self.cell(55, 5, printable(label))
+        self.use_font(10, bold=bold)
+        self.multi_cell(0, 5, printable(value), align="L", new_x="LMARGIN", new_y="NEXT")
 
     def line_text(self, text: str, indent: float = 0, bold: bool = False, link: str = "") -> None:
-        self.set_font("Helvetica", "B" if bold else "", 9.5)
+        self.use_font(9.5, bold=bold)
         self.set_x(self.l_margin + indent)
-        self.multi_cell(0, 5, latin1(text), new_x="LMARGIN", new_y="NEXT", link=link)
+        self.multi_cell(0, 5, printable(text), align="L", new_x="LMARGIN", new_y="NEXT", link=link)
 
 
 def qr_png(url: str) -> io.BytesIO:

@@ -170,6 +170,20 @@ def location_views(locations: list[Location]) -> list[LocationView]:
     ]
 
 
+class IssuedRevision(BaseModel):
+    """What the last issued permit document says: the revision that was cleared and paid for.
+
+    After an amendment the application's locations and clearances are the new revision's, still being cleared;
+    the permit stays valid as issued, and the public verification page shows this.
+    """
+
+    revision: int
+    issued_at: dt.datetime
+    locations: list[LocationView] = Field(default_factory=list)
+    clearances: list[ClearanceView] = Field(default_factory=list)
+    fees: Fees | None = None
+
+
 class PermitStatusView(BaseModel):
     """The answer of `GET /v1/permits/{id}` and of the workflow's status query."""
 
@@ -186,6 +200,14 @@ class PermitStatusView(BaseModel):
     clearances: list[ClearanceView] = Field(default_factory=list)
     fees: Fees | None = None
     permit: PermitInfo | None = None
+    issued: IssuedRevision | None = Field(
+        default=None, description="The revision the permit was last issued for (None until it is issued)"
+    )
     timeline: list[TimelineEvent] = Field(default_factory=list)
     next_deadline: dt.datetime | None = None
     earliest_feasible_start: dt.date | None = None
+
+    @property
+    def amendment_pending(self) -> bool:
+        """An issued permit was amended and the amendment is not issued yet (cleared and paid for)."""
+        return self.issued is not None and self.revision > self.issued.revision

@@ -75,7 +75,7 @@ async def test_interim_certificate_is_numbered_and_reads_in_both_languages(tmp_p
     text = text_of(path)
     for expected in (
         "Sertifikat Insentif Sementara", "Interim incentive certificate", number,
-        "Insentif Rabat Lokasi Jakarta / Jakarta Location Rebate", PROGRAMME.version, "Senja di Kota - Bagian 2",
+        "Insentif Rabat Lokasi Jakarta / Jakarta Location Rebate", PROGRAMME.version, "Senja di Kota \u2014 Bagian 2",
         "PT Contoh Film", "PRM-ABCDEFGHIJKL", "2027", "Dicadangkan / Reserved", "Rp 1.250.000.000",
         "1. Rp 375.000.000 - mulai syuting / start of photography - dijadwalkan / scheduled",
         "2. jumlah ditetapkan kemudian / amount set later", "2027-01-06 09:30 WIB", result.certificate.verify_url,
@@ -137,3 +137,15 @@ async def test_an_invalid_incentive_id_fails_for_good(tmp_path: Path) -> None:
 
     assert failure.value.type == INVALID_INPUT and failure.value.non_retryable
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("title", ["김민준의 여름", "王小明的电影", "Nguyễn Văn Anh và Zoë", "Siti Nurhaliza: Zoë"])
+async def test_the_production_title_prints_as_written(tmp_path: Path, title: str) -> None:
+    await issue(tmp_path, certificate_input(production_title=title, applicant_company="PT 김민준 Film"))
+
+    path = tmp_path / f"{INCENTIVE_ID}-interim.pdf"
+    text = text_of(path)
+    assert title in text and "PT 김민준 Film" in text
+    assert "?" not in text
+    assert len(PdfReader(path).pages) == 1
+    assert path.stat().st_size < 100_000
