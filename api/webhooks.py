@@ -2,13 +2,15 @@
 
 No bearer token: the HMAC signature is the credential. No Idempotency-Key either: `decision_id` and
 `payment_id` are the keys (a replay is accepted again and applied once). Each is audited as the agency
-(`agency:<code>`) or the payment provider (`payments`).
+(`agency:<code>`) or the payment provider (`payments`). Every payment is recorded in the read model before the
+application hears of it; one for an application that had closed is answered 409 and becomes a refund.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import asyncpg
 import structlog
 from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, ValidationError
@@ -16,7 +18,7 @@ from temporalio.client import WorkflowQueryFailedError, WorkflowQueryRejectedErr
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import temporal
-from api.access import record
+from api.access import read_model_pool, record
 from api.context import ApiContext, Context
 from api.permits import read_body
 from api.problems import ApiProblem, invalid_body, responses
@@ -34,7 +36,8 @@ from schemas.contracts import (
 from schemas.decisions import AgencyDecision, Payment
 from schemas.incentive_api import AuditDecision
 from schemas.problems import Problem
-from schemas.status import ClearanceView
+from schemas.status import ClearanceView, RefundReason
+from store import payments
 
 PAYMENTS_SECRET_REF = "payments"
 
@@ -216,20 +219,32 @@ async def payment_webhook(request: Request, ctx: Context, signature: SignatureHe
             problems=[Problem(path="permit_id", message="not an application id or permit number")],
         )
     structlog.contextvars.bind_contextvars(application_id=application_id, payment_id=payment.payment_id)
-    await temporal.signal(
-        ctx.temporal,
-        application_id,
-        SIGNAL_PAYMENT,
-        payment,
-        not_found=ApiProblem(404, "application not found", f"There is no application {application_id}.",
-                             kind="not-found"),
-        closed=ApiProblem(
-            409,
-            "application already closed",
-            f"Application {application_id} is closed; the payment was not applied and must be refunded.",
-            kind="application-closed",
-        ),
+    pool = read_model_pool(request)
+    await _record_payment(pool, payment, application_id, ctx)  # before the application hears of it: never lost
+    closed = ApiProblem(
+        409,
+        "application already closed",
+        f"Application {application_id} is closed; payment {payment.payment_id} was recorded and will be refunded "
+        f"({payment.amount_idr} IDR).",
+        kind="application-closed",
     )
+    not_found = ApiProblem(404, "application not found", f"There is no application {application_id}.",
+                           kind="not-found")
+    try:
+        await temporal.signal(ctx.temporal, application_id, SIGNAL_PAYMENT, payment, not_found=not_found,
+                              closed=closed)
+    except ApiProblem as problem:
+        if problem is not_found and pool is not None and not await _projected(pool, application_id):
+            await _forget_payment(pool, payment, application_id)
+            raise
+        if problem not in (closed, not_found) or pool is None:
+            raise
+        # Closed (or long gone from the workflow engine but in the read model): the payment becomes a refund,
+        # unless it is a replay of one the application took before it closed (answered as the first time).
+        if await _refund_after_close(request, ctx, pool, payment, application_id):
+            raise closed from None
+        log.info("payment replayed after the application closed")
+        return Accepted()
     log.info("payment accepted", amount_idr=payment.amount_idr)
     await record(
         request, ctx, actor="payments", action="payment_received", application_id=application_id,
@@ -238,6 +253,68 @@ async def payment_webhook(request: Request, ctx: Context, signature: SignatureHe
         source_key=f"api:payment:{payment.payment_id}",
     )
     return Accepted()
+
+
+def _database_problem(err: Exception) -> ApiProblem:
+    log.error("payment record failed", error=str(err))
+    return ApiProblem(
+        503, "payment record unavailable",
+        "The payment could not be recorded and was not applied; send the same webhook again (it counts once).",
+        kind="read-model-unavailable", headers={"Retry-After": "5"},
+    )
+
+
+async def _record_payment(pool: asyncpg.Pool | None, payment: Payment, application_id: str, ctx: ApiContext) -> None:
+    """Record the payment in the read model (once per payment_id); 503 when it cannot be, so nothing is applied
+    that is not on record."""
+    if pool is None:
+        log.warning("payment not recorded: no read model")
+        return
+    try:
+        if not await payments.record_received(pool, payment, application_id, ctx.now()):
+            log.info("payment already recorded")
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+        raise _database_problem(err) from None
+
+
+async def _projected(pool: asyncpg.Pool, application_id: str) -> bool:
+    """Whether the read model knows the application (its workflow may be gone from the engine's retention)."""
+    try:
+        return bool(await pool.fetchval("SELECT EXISTS (SELECT FROM applications WHERE id = $1)", application_id))
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+        raise _database_problem(err) from None
+
+
+async def _forget_payment(pool: asyncpg.Pool, payment: Payment, application_id: str) -> None:
+    """A payment for an application that never existed is answered 404, and not kept as if it were ours."""
+    try:
+        await pool.execute("DELETE FROM payments WHERE payment_id = $1 AND application_id = $2 AND outcome = $3",
+                           payment.payment_id, application_id, payments.RECEIVED)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+        log.warning("unknown application's payment not forgotten", error=str(err))
+
+
+async def _refund_after_close(
+    request: Request, ctx: ApiContext, pool: asyncpg.Pool, payment: Payment, application_id: str
+) -> bool:
+    """Make the payment a refund (its application closed before hearing of it); False when the application had
+    taken it (matched, or refunded for another reason) before it closed: a replay."""
+    detail = "the application had closed when the payment came"
+    try:
+        await payments.refund_for_closed_application(pool, payment.payment_id, detail, ctx.now())
+        held = await payments.recorded(pool, payment.payment_id)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+        raise _database_problem(err) from None
+    if held is None or held.refund_reason is not RefundReason.application_closed:
+        return False
+    log.warning("payment for a closed application: refund due", amount_idr=payment.amount_idr)
+    await record(
+        request, ctx, actor="payments", action="payment_refund_due", application_id=application_id,
+        detail={"payment_id": payment.payment_id, "amount_idr": payment.amount_idr,
+                "paid_at": payment.paid_at.isoformat(), "reason": RefundReason.application_closed.value},
+        source_key=f"api:payment_refund:{payment.payment_id}",
+    )
+    return True
 
 
 @router.post(

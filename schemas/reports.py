@@ -79,6 +79,7 @@ class QueueKind(StrEnum):
     rejection_to_confirm = "rejection_to_confirm"  # an agency rejected; an officer confirms or overrides
     agency_refused = "agency_refused"  # the agency refused the request itself (a 4xx); an officer decides
     needs_officer = "needs_officer"  # anything else a clearance flagged for an officer
+    refund = "refund"  # a payment the application could not take: the commission pays it back (open or closed)
 
 
 class QueueItem(BaseModel):
@@ -90,14 +91,17 @@ class QueueItem(BaseModel):
     organisation_id: str | None = Field(description="The applicant organisation that owns the application")
     application_status: ApplicationStatus
     kind: QueueKind
-    agency: str | None = Field(description="The clearance's agency; null for an expedite request")
-    revision: int | None = Field(description="The clearance's revision; null for an expedite request")
+    agency: str | None = Field(description="The clearance's agency; null for an expedite request or a refund")
+    revision: int | None = Field(description="The clearance's revision; null for an expedite request or a refund")
     due_at: dt.datetime = Field(
         description="The deadline the queue is ordered by: the due time of a breach, the final deadline, the "
-        "clearance's due time, or the first shoot day (expedite requests and clearances without one)"
+        "clearance's due time, the first shoot day (expedite requests and clearances without one), or when a "
+        "refund became due"
     )
     since: dt.datetime | None = Field(
         description="When it began needing a person, where known (breach, final deadline, decision, request)"
     )
     overdue_hours: float = Field(description="Hours from due_at to now; negative while the deadline is ahead")
     reason: str = Field(description="What happened, in words")
+    payment_id: str | None = Field(default=None, description="The payment to refund; null but for a refund")
+    amount_idr: int | None = Field(default=None, description="The amount to refund; null but for a refund")

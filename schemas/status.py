@@ -127,6 +127,35 @@ class Fees(BaseModel):
     payment_id: str | None = None
 
 
+class PaymentOutcome(StrEnum):
+    """What became of a payment the provider reported."""
+
+    pending = "pending"  # received; waits until the fee it pays is due
+    matched = "matched"  # it settled what was due
+    refund = "refund"  # not taken: the commission pays it back (`refund_reason` says why)
+
+
+class RefundReason(StrEnum):
+    wrong_amount = "wrong_amount"  # not exactly what was due
+    already_paid = "already_paid"  # nothing was due: a second payment, or the fees were paid already
+    application_closed = "application_closed"  # the application had ended or was closing
+    other_application = "other_application"  # it names another application
+
+
+class PaymentView(BaseModel):
+    """A payment the payment provider reported for the application, and what became of it."""
+
+    payment_id: str
+    permit_id: str = Field(description="What the payment named: the application id or its permit number")
+    amount_idr: int
+    paid_at: dt.datetime
+    received_at: dt.datetime = Field(description="When the application heard of it")
+    outcome: PaymentOutcome
+    refund_reason: RefundReason | None = None
+    detail: str = Field(default="", description="What became of it, in words")
+    decided_at: dt.datetime | None = Field(default=None, description="When it was matched or became a refund")
+
+
 class PermitInfo(BaseModel):
     number: str
     issued_at: dt.datetime
@@ -199,6 +228,9 @@ class PermitStatusView(BaseModel):
     locations: list[LocationView] = Field(default_factory=list)
     clearances: list[ClearanceView] = Field(default_factory=list)
     fees: Fees | None = None
+    payments: list[PaymentView] = Field(
+        default_factory=list, description="Every payment reported for the application, in order, with its outcome"
+    )
     permit: PermitInfo | None = None
     issued: IssuedRevision | None = Field(
         default=None, description="The revision the permit was last issued for (None until it is issued)"

@@ -9,7 +9,7 @@ from datetime import datetime
 import asyncpg
 
 from schemas.status import FINAL_CLEARANCE_STATUSES, ClearanceView, PermitStatusView, TimelineEvent
-from store import audit
+from store import audit, payments
 from store.pool import acquire
 
 Turnaround = Callable[[datetime, datetime], int]
@@ -107,6 +107,7 @@ async def project_application(
                 [c.revision for c in view.clearances], view.revision, _FINAL_STATUSES,
             )
         await conn.executemany(_UPSERT_OUTAGE, _outage_rows(view))
+        await payments.project_payments(conn, view.id, view.payments)
         new = await _insert_timeline(conn, view)
         for position in new:
             event = view.timeline[position]

@@ -113,6 +113,29 @@ ORDER BY 9, array_position({_TIE_ORDER}, k.kind), a.id, c.agency NULLS FIRST
 LIMIT $2
 """
 
+# Refunds to make, oldest first: those the read model holds (the application's, or the API's for a payment that
+# came after the application closed), and any payment still undecided once its application has closed (it never
+# heard of it: its last view was written before the payment came). Closed applications are listed too: the money
+# is owed whatever became of the application. $1 is the limit.
+_REFUNDS = f"""
+(SELECT a.id AS application_id, a.production_title, a.applicant_company, a.organisation_id,
+        a.status AS application_status, r.payment_id, r.amount_idr, r.reason, r.detail, r.due_since
+ FROM refunds r JOIN applications a ON a.id = r.application_id
+ WHERE r.refunded_at IS NULL
+ ORDER BY r.due_since, r.payment_id
+ LIMIT $1)
+UNION ALL
+(SELECT a.id, a.production_title, a.applicant_company, a.organisation_id, a.status, p.payment_id, p.amount_idr,
+        'application_closed', 'the application closed before it took the payment', p.received_at
+ FROM payments p JOIN applications a ON a.id = p.application_id
+ WHERE p.outcome IN ('received', 'pending') AND NOT {_LIVE}
+ ORDER BY p.received_at, p.payment_id
+ LIMIT $1)
+"""
+# Among items sharing a deadline (the order of _TIE_ORDER), a refund last.
+_RANK = {kind: rank for rank, kind in enumerate(
+    ["final_deadline", "breach", "rejection_to_confirm", "agency_refused", "needs_officer", "expedite", "refund"])}
+
 _PLAN = "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off"
 
 
@@ -123,7 +146,8 @@ async def officer_queue(
 
     Expedite requests, open breaches, final deadlines passed where silence is not consent, rejections to
     confirm, requests the agency refused, and any other clearance flagged for an officer; one item per
-    clearance, under its most specific kind. Expedite requests are ranked by their first shoot day.
+    clearance, under its most specific kind. Expedite requests are ranked by their first shoot day. And every
+    refund to make (of a live or a closed application), ranked by when it became due.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"a timezone-aware datetime is required, got naive {now.isoformat()}")
@@ -135,7 +159,8 @@ async def officer_queue(
         # older revisions; left alone, it reads them all and sorts (tens of milliseconds on a large model).
         await conn.execute(_PLAN)
         rows = await conn.fetch(_QUEUE, now, limit)
-    return [
+        refunds = await conn.fetch(_REFUNDS, limit)
+    items = [
         QueueItem(
             application_id=row["application_id"],
             production_title=row["production_title"],
@@ -151,7 +176,28 @@ async def officer_queue(
             reason=_reason(row),
         )
         for row in rows
-    ]
+    ] + [_refund_item(row, now) for row in refunds]
+    items.sort(key=lambda item: (item.due_at, _RANK[item.kind.value]))  # stable: each query's own order stays
+    return items[:limit]
+
+
+def _refund_item(row: asyncpg.Record, now: datetime) -> QueueItem:
+    return QueueItem(
+        application_id=row["application_id"],
+        production_title=row["production_title"],
+        applicant_company=row["applicant_company"],
+        organisation_id=row["organisation_id"],
+        application_status=row["application_status"],
+        kind=QueueKind.refund,
+        agency=None,
+        revision=None,
+        due_at=row["due_since"],
+        since=row["due_since"],
+        overdue_hours=round((now - row["due_since"]).total_seconds() / 3600, 2),
+        reason=f"refund {row['amount_idr']} IDR of payment {row['payment_id']} ({row['reason']}): {row['detail']}",
+        payment_id=row["payment_id"],
+        amount_idr=row["amount_idr"],
+    )
 
 
 def _reason(row: asyncpg.Record) -> str:

@@ -205,3 +205,107 @@ async def test_a_non_ascii_or_absurd_signature_header_is_refused_not_a_server_er
     assert response.status_code == 401, response.text
     assert response.json()["title"] == "signature refused"
     assert response.headers["WWW-Authenticate"] == "JFC-Signature"
+
+
+# ---- payments: recorded before the application hears of them, refunds for closed applications ----------
+
+
+def payment(permit_id: str, amount: int = 1_500_000, payment_id: str | None = None) -> dict[str, Any]:
+    return {"payment_id": payment_id or f"pay-{uuid.uuid4()}", "permit_id": permit_id, "amount_idr": amount,
+            "paid_at": NOW.isoformat()}
+
+
+async def closed_application(api: Api) -> str:
+    """An application the read model knows whose workflow has ended."""
+    from domain.calendar import business_days_between
+    from schemas.status import ApplicationStatus, PermitStatusView
+    from store.projections import project_application
+
+    application_id = (await api.submit(sample_body(), str(uuid.uuid4()))).json()["id"]
+    handle = api.temporal.get_workflow_handle(application_id)
+    view = await handle.query("status", result_type=PermitStatusView)
+    view = view.model_copy(update={"status": ApplicationStatus.withdrawn})
+    assert await project_application(api.pool, application_id, 1, view, business_days_between)
+    await handle.signal("test_finish")
+    await handle.result()
+    return application_id
+
+
+async def test_a_payment_is_recorded_once_however_often_it_is_reported(api: Api) -> None:
+    application_id = (await api.submit(sample_body(), str(uuid.uuid4()))).json()["id"]
+    body = payment(application_id)
+
+    first = await api.post_signed("/v1/payments/webhook", body, "payments")
+    again = await api.post_signed("/v1/payments/webhook", body, "payments")
+
+    assert first.status_code == again.status_code == 202
+    rows = await api.pool.fetch("SELECT application_id, permit_id, amount_idr, outcome FROM payments "
+                                "WHERE payment_id = $1", body["payment_id"])
+    assert [tuple(r) for r in rows] == [(application_id, application_id, 1_500_000, "received")]
+
+
+async def test_a_payment_naming_the_permit_number_reaches_its_application(api: Api) -> None:
+    from domain.ids import permit_number
+
+    application_id = (await api.submit(sample_body(), str(uuid.uuid4()))).json()["id"]
+    number = permit_number(application_id, 2026)
+    body = payment(number.lower())  # however the bank wrote it
+
+    response = await api.post_signed("/v1/payments/webhook", body, "payments")
+
+    assert response.status_code == 202, response.text
+    handle = api.temporal.get_workflow_handle(application_id)
+    seen = await eventually(lambda: handle.query("payments", result_type=list[Payment]), bool)
+    assert [p.payment_id for p in seen] == [body["payment_id"]]
+    assert await api.pool.fetchval("SELECT application_id FROM payments WHERE payment_id = $1",
+                                   body["payment_id"]) == application_id
+
+
+async def test_a_payment_for_a_closed_application_is_a_conflict_recorded_as_a_refund_for_the_officer(api: Api) -> None:
+    from store.queue import officer_queue
+
+    application_id = await closed_application(api)
+    body = payment(application_id, amount=2_000_000)
+
+    response = await api.post_signed("/v1/payments/webhook", body, "payments")
+    replay = await api.post_signed("/v1/payments/webhook", body, "payments")
+
+    assert response.status_code == replay.status_code == 409, response.text
+    assert response.json()["title"] == "application already closed"
+    assert "recorded and will be refunded" in response.json()["detail"]
+    outcome = await api.pool.fetchrow("SELECT outcome, detail FROM payments WHERE payment_id = $1", body["payment_id"])
+    assert outcome["outcome"] == "refund"
+    refunds = await api.pool.fetch("SELECT application_id, amount_idr, reason, refunded_at FROM refunds "
+                                   "WHERE payment_id = $1", body["payment_id"])
+    assert [tuple(r) for r in refunds] == [(application_id, 2_000_000, "application_closed", None)]
+    (item,) = [i for i in await officer_queue(api.pool, NOW + dt.timedelta(hours=1)) if i.payment_id == body["payment_id"]]
+    assert (item.kind.value, item.application_id, item.amount_idr, item.application_status.value) == (
+        "refund", application_id, 2_000_000, "withdrawn")
+    assert "refund 2000000 IDR" in item.reason and "closed" in item.reason
+    audited = await api.pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'payment_refund_due' "
+                                      "AND detail ->> 'payment_id' = $1", body["payment_id"])
+    assert audited == 1
+
+
+async def test_a_payment_the_application_took_before_it_closed_is_accepted_again(api: Api) -> None:
+    application_id = (await api.submit(sample_body(), str(uuid.uuid4()))).json()["id"]
+    body = payment(application_id)
+    assert (await api.post_signed("/v1/payments/webhook", body, "payments")).status_code == 202
+    await api.pool.execute("UPDATE payments SET outcome = 'matched' WHERE payment_id = $1", body["payment_id"])
+    handle = api.temporal.get_workflow_handle(application_id)
+    await handle.signal("test_finish")
+    await handle.result()
+
+    replay = await api.post_signed("/v1/payments/webhook", body, "payments")
+
+    assert replay.status_code == 202, replay.text
+    assert await api.pool.fetchval("SELECT count(*) FROM refunds WHERE payment_id = $1", body["payment_id"]) == 0
+
+
+async def test_a_payment_for_no_application_is_not_found_and_not_kept(api: Api) -> None:
+    body = payment(application_id_for_key(str(uuid.uuid4())))
+
+    response = await api.post_signed("/v1/payments/webhook", body, "payments")
+
+    assert response.status_code == 404
+    assert await api.pool.fetchval("SELECT count(*) FROM payments WHERE payment_id = $1", body["payment_id"]) == 0

@@ -15,7 +15,10 @@ from schemas.status import (
     ClearanceStatus,
     ClearanceView,
     LocationView,
+    PaymentOutcome,
+    PaymentView,
     PermitStatusView,
+    RefundReason,
     ShootDayView,
     SlaState,
 )
@@ -55,6 +58,16 @@ def view(app_id: str, *clearances: ClearanceView, status: ApplicationStatus = Ap
 
 async def project(pool: asyncpg.Pool, seq: int, permit: PermitStatusView) -> None:
     assert await project_application(pool, f"permit-{permit.id}", seq, permit, business_days_between)
+
+
+def paid(payment_id: str, amount: int, outcome: PaymentOutcome, at: dt.datetime, **fields) -> PaymentView:
+    return PaymentView(payment_id=payment_id, permit_id="PRM-X", amount_idr=amount, paid_at=at, received_at=at,
+                       outcome=outcome, decided_at=None if outcome is PaymentOutcome.pending else at, **fields)
+
+
+def refund(payment_id: str, amount: int, reason: RefundReason, at: dt.datetime) -> PaymentView:
+    return paid(payment_id, amount, PaymentOutcome.refund, at, refund_reason=reason,
+                detail=f"{reason.value}; {amount} IDR to be refunded")
 
 
 def breached(agency: str, due: dt.datetime, **fields) -> ClearanceView:
@@ -98,6 +111,10 @@ async def seed(pool: asyncpg.Pool) -> None:
     await project(pool, 1, view("PRM-OTH", clearance(
         "district", ClearanceStatus.withdrawn, due_at=jkt(11, 15, 16), decided_at=jkt(11, 14, 9),
         needs_officer=True)))
+    # a payment of the wrong amount, refunded; the application has completed since: the refund is still owed
+    await project(pool, 1, view("PRM-PAY", clearance("parks", ClearanceStatus.approved, decided_at=jkt(11, 4, 9)),
+                                status=ApplicationStatus.completed,
+                                payments=[refund("PAY-SHORT", 900_000, RefundReason.wrong_amount, jkt(11, 9, 10))]))
     # nothing to do: on track, decided in time
     await project(pool, 1, view("PRM-OK", clearance("parks", due_at=jkt(11, 30, 16), sla=SlaState.on_track),
                                 clearance("district", ClearanceStatus.approved, decided_at=jkt(11, 4, 9))))
@@ -105,6 +122,7 @@ async def seed(pool: asyncpg.Pool) -> None:
 
 EXPECTED = [
     ("PRM-FLB", QueueKind.breach, "fire"),
+    ("PRM-PAY", QueueKind.refund, None),
     ("PRM-BR", QueueKind.breach, "parks"),
     ("PRM-FD", QueueKind.final_deadline, "police"),
     ("PRM-OTH", QueueKind.needs_officer, "district"),
@@ -149,6 +167,11 @@ async def test_every_kind_appears_once_most_urgent_first(pool: asyncpg.Pool) -> 
     rej = by_id["PRM-REJ"]
     assert (rej.due_at, rej.since) == (jkt(11, 24, 16), jkt(11, 18, 10))
     assert "heritage rejected" in rej.reason and "under restoration" in rej.reason
+    pay = by_id["PRM-PAY"]
+    assert (pay.due_at, pay.since, pay.agency, pay.revision) == (jkt(11, 9, 10), jkt(11, 9, 10), None, None)
+    assert (pay.payment_id, pay.amount_idr, pay.application_status) == ("PAY-SHORT", 900_000,
+                                                                        ApplicationStatus.completed)
+    assert pay.reason == "refund 900000 IDR of payment PAY-SHORT (wrong_amount): wrong_amount; 900000 IDR to be refunded"
     ref = by_id["PRM-REF"]
     assert (ref.due_at, ref.since) == (jkt(12, 1, 8), jkt(11, 2, 9))
     assert ref.reason == "the agency refused the request: 422 the traffic plan is missing"
@@ -246,3 +269,43 @@ async def test_a_withdrawn_clearance_is_no_open_breach(pool: asyncpg.Pool) -> No
     assert keys(items) == [("PRM-OUT", QueueKind.needs_officer, "police")]
     assert items[0].due_at == jkt(11, 4, 16)
     assert items[0].reason == "police (withdrawn) is flagged for an officer"
+
+
+async def test_every_refund_owed_is_listed_once_whatever_became_of_the_application(pool: asyncpg.Pool) -> None:
+    from schemas.decisions import Payment
+    from store.payments import record_received
+
+    at = jkt(11, 18, 9)
+    # a live application: one payment matched, one refunded (paid twice), one still waiting for its fee
+    await project(pool, 1, view("PRM-R1", status=ApplicationStatus.issued, payments=[
+        paid("R1-OK", 1_000, PaymentOutcome.matched, at),
+        refund("R1-TWICE", 1_000, RefundReason.already_paid, at + dt.timedelta(hours=1)),
+        paid("R1-WAIT", 1_000, PaymentOutcome.pending, at)]))
+    # projected again (a later view, the same payments): still one refund
+    await project(pool, 2, view("PRM-R1", status=ApplicationStatus.issued, payments=[
+        paid("R1-OK", 1_000, PaymentOutcome.matched, at),
+        refund("R1-TWICE", 1_000, RefundReason.already_paid, at + dt.timedelta(hours=1)),
+        paid("R1-WAIT", 1_000, PaymentOutcome.pending, at)]))
+    # a closed application the API recorded a payment for that it never heard of (it had closed): owed
+    await project(pool, 1, view("PRM-R2", status=ApplicationStatus.withdrawn))
+    await record_received(pool, Payment(payment_id="R2-LATE", permit_id="PRM-R2", amount_idr=2_000, paid_at=at),
+                          "PRM-R2", at - dt.timedelta(hours=2))
+    # a live application's payment the API recorded and the application has yet to decide: not for the queue
+    await project(pool, 1, view("PRM-R3"))
+    await record_received(pool, Payment(payment_id="R3-NEW", permit_id="PRM-R3", amount_idr=3_000, paid_at=at),
+                          "PRM-R3", at)
+    # a refund already made leaves the queue
+    await project(pool, 1, view("PRM-R4", status=ApplicationStatus.completed,
+                                payments=[refund("R4-DONE", 4_000, RefundReason.wrong_amount, at)]))
+    await pool.execute("UPDATE refunds SET refunded_at = $1, refunded_by = 'officer:ani' WHERE payment_id = 'R4-DONE'",
+                       NOW)
+
+    items = await officer_queue(pool, NOW)
+
+    assert [(i.kind, i.payment_id, i.amount_idr) for i in items] == [
+        (QueueKind.refund, "R2-LATE", 2_000), (QueueKind.refund, "R1-TWICE", 1_000)]
+    assert "R2-LATE (application_closed)" in items[0].reason and items[0].due_at == at - dt.timedelta(hours=2)
+    assert await pool.fetchval("SELECT count(*) FROM refunds WHERE payment_id = 'R1-TWICE'") == 1
+    rows = await pool.fetch("SELECT payment_id, outcome FROM payments WHERE application_id = 'PRM-R1' ORDER BY 1")
+    assert [tuple(r) for r in rows] == [("R1-OK", "matched"), ("R1-TWICE", "refund"), ("R1-WAIT", "pending")]
+    assert len(await officer_queue(pool, NOW, limit=1)) == 1

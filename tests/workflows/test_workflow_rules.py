@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from wf_harness import DISTRICT, FEE_TOTAL, PARKS, POLICE, TRANSPORT, application, first_shoot_in, plan
 
+from domain.ids import application_id_for_key, permit_number
 from domain.jakarta import JAKARTA
 from schemas.agency_api import AgencyRequestState, AgencyRequestStatus
 from schemas.contracts import (
@@ -20,7 +21,16 @@ from schemas.contracts import (
 )
 from schemas.decisions import OfficerDecision, OfficerDecisionKind, Outcome, Payment
 from schemas.problems import Problem
-from schemas.status import ApplicationStatus, ClearanceStatus, ClearanceView, FeeLine, Fees, OutageEpisode, SlaState
+from schemas.status import (
+    ApplicationStatus,
+    ClearanceStatus,
+    ClearanceView,
+    FeeLine,
+    Fees,
+    OutageEpisode,
+    RefundReason,
+    SlaState,
+)
 from workflows.clearance import progress
 from workflows.clearance.progress import Step
 from workflows.permit import amendments, decisions, payments, review
@@ -200,12 +210,22 @@ def test_a_revision_is_due_only_the_fee_difference():
 
 
 def test_a_payment_settles_when_it_names_the_application_or_its_permit_and_pays_what_is_due():
-    def paid(permit_id: str, amount: int = FEE_TOTAL) -> bool:
+    app_id = application_id_for_key("payments")
+    number = permit_number(app_id, 2027)
+
+    def found(permit_id: str, amount: int = FEE_TOTAL) -> payments.PaymentMatch:
         payment = Payment(payment_id="PAY-1", permit_id=permit_id, amount_idr=amount, paid_at=NOW)
-        return payments.match(payment, application_id="PRM-A", permit_number="JFC-2027-A-B",
-                              due_idr=FEE_TOTAL).accepted
-    assert paid("PRM-A") and paid("JFC-2027-A-B")
-    assert not paid("PRM-B") and not paid("PRM-A", FEE_TOTAL - 1) and not paid("PRM-A", FEE_TOTAL + 1)
+        return payments.match(payment, application_id=app_id, due_idr=FEE_TOTAL)
+
+    assert found(app_id).accepted and found(number).accepted and found(f" {number.lower()} ").accepted
+    assert found(permit_number(app_id, 2031)).accepted  # any year's number leads back to it
+    other = application_id_for_key("another")
+    assert (found(other).accepted, found(other).reason) == (False, RefundReason.other_application)
+    assert found(permit_number(other, 2027)).reason == RefundReason.other_application
+    assert found(number[:-1] + ("A" if number[-1] != "A" else "B")).reason == RefundReason.other_application  # check
+    for amount in (FEE_TOTAL - 1, FEE_TOTAL + 1):
+        assert (found(app_id, amount).accepted, found(app_id, amount).reason) == (False, RefundReason.wrong_amount)
+    assert f"expected {FEE_TOTAL} IDR" in found(app_id, 1).problem
 
 
 # ---- the clearances registry ------------------------------------------------------------------

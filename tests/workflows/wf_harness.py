@@ -419,14 +419,15 @@ async def running(
     setup: Callable[[FakeWorld], Awaitable[None] | None] | None = None,
     interceptors: list[Interceptor] | None = None,
     extra_workflows: list[type] | None = None,
+    app_id: str | None = None,
 ):
-    """A worker with the fakes and a started permit workflow."""
+    """A worker with the fakes and a started permit workflow (`app_id`: a real application id, else a made-up one)."""
     world = world or FakeWorld(plan=the_plan)
     if setup:
         maybe = setup(world)
         if maybe is not None:
             await maybe
-    app_id = f"PRM-{uuid.uuid4().hex[:12].upper()}"
+    app_id = app_id or f"PRM-{uuid.uuid4().hex[:12].upper()}"
     async with Worker(
         env.client, task_queue=task_queue, workflows=[*WORKFLOWS, *(extra_workflows or [])],
         activities=world.activities(),

@@ -10,9 +10,19 @@ import datetime as dt
 
 from temporalio import workflow
 
-from schemas.contracts import ApplicationPlan, PermitWorkflowInput
-from schemas.decisions import Amendment, AmendmentResult, OfficerDecision
-from schemas.status import ApplicationStatus, ClearanceStatus, ClearanceView, PermitStatusView, TimelineEvent, location_views
+from schemas.contracts import ApplicationPlan, IssueDocumentInput, PermitWorkflowInput
+from schemas.decisions import Amendment, AmendmentResult, OfficerDecision, Payment
+from schemas.status import (
+    ApplicationStatus,
+    ClearanceStatus,
+    ClearanceView,
+    PaymentView,
+    PermitStatusView,
+    RefundReason,
+    TimelineEvent,
+    location_views,
+)
+from schemas.status import IssuedRevision, PermitInfo
 from workflows.permit import amendments, decisions, payments, review
 from workflows.permit.clearances import ChildPhase, Clearance, Clearances
 from workflows.permit.search import SearchAttributes
@@ -44,10 +54,17 @@ class Application:
             awaiting_expedite=s.phase is Phase.expedite, rule_set=s.plan.rule_set if s.plan else None,
             submitted_at=s.input.submitted_at, production_title=app.production.title,
             applicant_company=app.applicant.company, locations=location_views(app.locations),
-            clearances=self.clearances.views(), fees=s.fees, permit=s.permit, timeline=s.timeline,
-            next_deadline=self.next_deadline(),
+            clearances=self.clearances.views(), fees=s.fees, payments=s.received, permit=s.permit, timeline=s.timeline,
+            next_deadline=self.next_deadline(), issued=s.issued,
             earliest_feasible_start=s.plan.earliest_feasible_start if s.plan else None,
         )
+
+    def record_issue(self, permit: PermitInfo, document: IssueDocumentInput, revision: int) -> None:
+        """The permit document of `revision` is made: the permit, and what it says (the verify page shows that)."""
+        self.s.permit = permit
+        self.s.issued = IssuedRevision(revision=revision, issued_at=document.issued_at,
+                                       locations=location_views(document.application.locations),
+                                       clearances=document.clearances, fees=document.fees)
 
     def next_deadline(self) -> dt.datetime | None:
         if self.s.status not in OPEN_STATUSES:
@@ -186,19 +203,48 @@ class Application:
         assert self.s.fees is not None
         return max(self.s.fees.total_idr - self.s.paid_idr, 0)
 
-    def take_payments(self) -> bool:
-        """Match the payments received against what is due; True once one settled it."""
+    def receive_payment(self, payment: Payment) -> PaymentView | None:
+        """Record a payment (once per payment_id); one that cannot be taken now becomes a refund at once, the others
+        wait to be matched. Returns the refund made, if any."""
+        s = self.s
+        if payments.receive(s, payment, workflow.now()) is None:
+            return None
+        refusal = payments.refusal_on_arrival(s)
+        if refusal is not None:
+            return self.refund(payment, *refusal)
+        s.payments.append(payment)  # shown by the status query now, projected with its outcome (the API recorded it)
+        return None
+
+    def take_payments(self) -> tuple[bool, list[PaymentView]]:
+        """Match the payments received against what is due: (True once one settled it, the refunds made).
+
+        A payment that does not settle it is refunded; so is every other one waiting once one did.
+        """
         s = self.s
         assert s.fees is not None
+        refunds: list[PaymentView] = []
         while s.payments:
             payment = s.payments.pop(0)
-            found = payments.match(payment, application_id=s.application_id, due_idr=self.due(),
-                                   permit_number=s.permit.number if s.permit else None)
+            found = payments.match(payment, application_id=s.application_id, due_idr=self.due())
             if not found.accepted:
-                self.event("payment_mismatch", found.problem)
+                assert found.reason is not None
+                refunds.append(self.refund(payment, found.reason, found.problem))
                 continue
             s.paid_idr += payment.amount_idr
             s.fees = s.fees.model_copy(update={"paid_at": payment.paid_at, "payment_id": payment.payment_id})
+            payments.matched(s, payment, workflow.now())
             self.event("paid", f"payment {payment.payment_id}: {payment.amount_idr} IDR")
-            return True
-        return False
+            refunds += self.refund_waiting(RefundReason.already_paid, f"nothing was due: payment "
+                                                                       f"{payment.payment_id} paid the fees")
+            return True, refunds
+        return False, refunds
+
+    def refund_waiting(self, reason: RefundReason, why: str) -> list[PaymentView]:
+        """Every payment still waiting to be matched becomes a refund (nothing is due, or the application closes)."""
+        waiting, self.s.payments = self.s.payments, []
+        return [self.refund(payment, reason, why) for payment in waiting]
+
+    def refund(self, payment: Payment, reason: RefundReason, why: str) -> PaymentView:
+        record = payments.refunded(self.s, payment.payment_id, reason, why, workflow.now())
+        self.event(payments.REFUND_EVENTS[reason], f"payment {payment.payment_id}: {record.detail}")
+        return record

@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 
 from schemas.contracts import ApplicationPlan, PermitWorkflowInput
 from schemas.decisions import CancelRequest, OfficerDecision, Payment
-from schemas.status import ApplicationStatus, Fees, PermitInfo, TimelineEvent
+from schemas.status import IssuedRevision
+from schemas.status import ApplicationStatus, Fees, PaymentView, PermitInfo, TimelineEvent
 
 ENDED = frozenset({ApplicationStatus.rejected, ApplicationStatus.withdrawn, ApplicationStatus.lapsed,
                    ApplicationStatus.completed})
@@ -46,6 +47,7 @@ class PermitState(BaseModel):
     fees: Fees | None = None
     paid_idr: int = Field(default=0, description="What the applicant has paid so far")
     permit: PermitInfo | None = None
+    issued: IssuedRevision | None = Field(default=None, description="What the permit was last issued for")
     timeline: list[TimelineEvent] = Field(default_factory=list)
     expedite: OfficerDecision | None = Field(default=None, description="The officer's answer to an expedite request")
     cancel: CancelRequest | None = None
@@ -54,6 +56,7 @@ class PermitState(BaseModel):
     payment_deadline: dt.datetime | None = None
     payments: list[Payment] = Field(default_factory=list, description="Payments received, not yet matched")
     seen_payment_ids: list[str] = Field(default_factory=list)
+    received: list[PaymentView] = Field(default_factory=list, description="Every payment received, with its outcome")
     closing: Closing | None = None
     version: int = Field(default=0, description="Bumped by every change of the status view (the projection's seq)")
 

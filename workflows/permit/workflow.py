@@ -46,7 +46,14 @@ with workflow.unsafe.imports_passed_through():
     )
     from schemas.incentive_contracts import IncentiveLink, PermitEventKind
     from schemas.problems import Problem
-    from schemas.status import ApplicationStatus, ClearanceStatus, ClearanceView, PermitStatusView
+    from schemas.status import (
+        ApplicationStatus,
+        ClearanceStatus,
+        ClearanceView,
+        PaymentView,
+        PermitStatusView,
+        RefundReason,
+    )
     from workflows import calls
     from workflows.notifier import APPLICANT, OFFICER, Notifier, agency_audience
     from workflows.permit import amendments, decisions, review
@@ -89,16 +96,9 @@ class PermitApplicationWorkflow:
 
     @workflow.signal(name=SIGNAL_PAYMENT)
     def payment_received(self, payment: Payment) -> None:
-        """The payment provider's webhook; each payment_id counts once."""
-        s = self.s
-        if payment.payment_id in s.seen_payment_ids:
-            return
-        s.seen_payment_ids.append(payment.payment_id)
-        if s.fees is not None and s.fees.paid_at is not None:
-            self.app.event("payment_extra", f"payment {payment.payment_id} of {payment.amount_idr} IDR after the "
-                                            "fees were paid")
-            return
-        s.payments.append(payment)
+        """The payment provider's webhook; each payment_id counts once. Recorded always: it waits to be matched, or
+        becomes a refund at once when the application is closing or owes nothing."""
+        self._refunds_due([refund] if (refund := self.app.receive_payment(payment)) else [])
 
     @workflow.signal(name=SIGNAL_INCENTIVE_LINKED)
     def incentive_linked(self, link: IncentiveLink) -> None:
@@ -316,6 +316,7 @@ class PermitApplicationWorkflow:
         s, app = self.s, self.app
         assert s.plan is not None
         if app.due() == 0:
+            self._refunds_due(app.refund_waiting(RefundReason.already_paid, "nothing was due"))
             return Phase.issue
         s.payment_deadline = deadline = await calls.business_deadline(workflow.now(), s.plan.payment_business_days)
         app.set_status(ApplicationStatus.awaiting_payment, f"{app.due()} IDR due by {deadline.isoformat()}")
@@ -326,7 +327,9 @@ class PermitApplicationWorkflow:
                     ApplicationStatus.lapsed, f"no payment within {s.plan.payment_business_days} business days"))
             if app.interrupted():
                 return self._stop_waiting_for_payment(app.after_interrupt())
-            if app.take_payments():
+            settled, refunds = app.take_payments()
+            self._refunds_due(refunds)
+            if settled:
                 return self._stop_waiting_for_payment(Phase.issue)
 
     def _stop_waiting_for_payment(self, next_phase: Phase) -> Phase:
@@ -334,15 +337,21 @@ class PermitApplicationWorkflow:
         self.app.touch()
         return next_phase
 
+    def _refunds_due(self, refunds: list[PaymentView]) -> None:
+        """Tell the officers of each refund to make (the officer queue lists them too, from the read model)."""
+        for refund in refunds:
+            self.notifier.send("refund_due", OFFICER, f"payment {refund.payment_id}: {refund.detail}")
+
     async def _issue(self) -> Phase:
         """Issue the permit (after an amendment: the same number, a new document)."""
         s, app = self.s, self.app
         assert s.fees is not None
         again = s.permit is not None
-        result = await calls.issue_document(IssueDocumentInput(
+        revision, document = s.revision, IssueDocumentInput(
             application_id=s.application_id, application=s.input.application, clearances=app.clearances.views(),
-            fees=s.fees, issued_at=workflow.now(), public_base_url=s.input.public_base_url))
-        s.permit = result.permit
+            fees=s.fees, issued_at=workflow.now(), public_base_url=s.input.public_base_url)
+        result = await calls.issue_document(document)
+        app.record_issue(result.permit, document, revision)
         if s.cancel is not None:
             return app.after_interrupt()
         detail = result.permit.number if not again else f"{result.permit.number} (revision {s.revision})"
@@ -363,6 +372,7 @@ class PermitApplicationWorkflow:
         if await wait_until(self.app.interrupted, review.day_after_last_shoot(app.last_shoot_date), "completion"):
             return self.app.after_interrupt()
         self.app.set_status(ApplicationStatus.completed)
+        self._refunds_due(self.app.refund_waiting(RefundReason.application_closed, "the application is completed"))
         self.linked.tell(PermitEventKind.photography_ended, ApplicationStatus.completed.value, self._shoot_dates())
         return Phase.done
 
@@ -375,6 +385,7 @@ class PermitApplicationWorkflow:
         assert s.closing is not None
         status = s.closing.status
         app.set_status(status, s.closing.reason)
+        self._refunds_due(app.refund_waiting(RefundReason.application_closed, f"the application is {status.value}"))
         for clearance in app.clearances.current():
             if clearance.phase is ChildPhase.waiting and not clearance.view.status.is_final:
                 clearance.phase = ChildPhase.closed
