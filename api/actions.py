@@ -26,6 +26,7 @@ from api.context import ApiContext, Context
 from api.permits import _APPLICATION_BODY, parse_application, read_body
 from api.problems import ApiProblem, responses
 from domain.planning import intake_problems, plan_application
+from domain.webhook_urls import webhook_url_problems
 from schemas.contracts import UPDATE_AMEND, UPDATE_ANSWER, UPDATE_CANCEL
 from schemas.decisions import (
     Amendment,
@@ -94,6 +95,8 @@ async def amend(
     await visible_status(ctx, principal, application_id)
     application = parse_application(await read_body(request))
     problems = intake_problems(application, plan_application(application, ctx.rules, ctx.now()), ctx.today())
+    problems += await webhook_url_problems(application.applicant.webhook_url,
+                                           allow_loopback=ctx.settings.allow_loopback_webhooks)
     if problems:
         raise ApiProblem(
             422,

@@ -72,3 +72,15 @@ async def test_loopback_webhooks_are_accepted_only_with_the_local_setting(api: A
     assert response.status_code == 202, response.text
     status, problems = await problems_of(api, "https://10.0.0.1/")  # private is never allowed
     assert status == 422 and list(problems) == [PATH]
+
+
+async def test_an_amendment_is_held_to_the_same_rule(api: Api, dns: FakeDns):
+    dns.answers["hooks.example"] = ["93.184.215.14"]
+    dns.answers["hooks.contoh.id"] = ["10.1.2.3"]
+    submitted = await api.submit(with_webhook("https://hooks.example/jfc"), str(uuid.uuid4()))
+    assert submitted.status_code == 202, submitted.text
+    amended = await api.http.post(f"/v1/permits/{submitted.json()['id']}/amendments",
+                                  json=with_webhook("https://hooks.contoh.id/jfc"),
+                                  headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert amended.status_code == 422, amended.text
+    assert [p["path"] for p in amended.json()["problems"]] == [PATH]
