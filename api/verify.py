@@ -2,7 +2,8 @@
 
 `GET /v1/verify/{number}` answers for permit numbers here and for incentive certificate numbers through
 `api.verify_certificates`, with the page helpers below. Shows no personal data: no emails, phones, passports or
-contact names.
+contact names. A permit shows only what was cleared and paid for: the places, dates and clearances of the revision
+it was last issued for; an amendment still being cleared is only said to be pending.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from api.context import ApiContext, Context
 from api.problems import ApiProblem, responses
 from domain.ids import application_id_from_permit_number, incentive_id_from_certificate_number
 from domain.jakarta import JAKARTA
-from schemas.status import ApplicationStatus, PermitStatusView
+from schemas.status import ApplicationStatus, ClearanceView, IssuedRevision, PermitStatusView
 
 router = APIRouter(tags=["verification"])
 log = structlog.get_logger("jfc.api")
@@ -30,6 +31,7 @@ log = structlog.get_logger("jfc.api")
 PermitState = Literal["valid", "amended", "cancelled", "expired"]
 NO_STORE = {"Cache-Control": "no-store", "Vary": "Accept"}  # a permit's or certificate's state changes: never stale
 _CANCELLED = {ApplicationStatus.withdrawn, ApplicationStatus.rejected, ApplicationStatus.lapsed}
+_ISSUED = {ApplicationStatus.issued, ApplicationStatus.completed}  # no amendment pending
 
 
 class VerifiedShootDay(BaseModel):
@@ -72,9 +74,13 @@ class PermitVerification(BaseModel):
     last_shoot_date: dt.date | None = None
     production_title: str
     applicant_company: str
-    locations: list[VerifiedLocation] = Field(default_factory=list)
+    amendment_pending: bool = Field(
+        default=False, description="An amendment is being cleared: until it is issued, the permit stands as "
+        "issued, with the places, dates and clearances listed here")
+    locations: list[VerifiedLocation] = Field(
+        default_factory=list, description="The places, dates and hours the permit was issued for")
     cleared_by: list[VerifiedClearance] = Field(default_factory=list)
-    fees: VerifiedFees | None = None
+    fees: VerifiedFees | None = Field(default=None, description="The fees paid for the permit as issued")
     checked_at: dt.datetime
 
 
@@ -162,7 +168,8 @@ async def _verification(ctx: ApiContext, permit_number: str) -> PermitVerificati
     status = await temporal.query_status(ctx.temporal, application_id, not_found=unknown)
     if status.permit is None or status.permit.number != number:
         raise unknown
-    locations = [  # the current locations: after an amendment, the amended ones
+    issued = issued_revision(status)
+    locations = [  # as issued: an amendment's places and dates count only once they are cleared and paid for
         VerifiedLocation(
             name=loc.name,
             kind=loc.kind,
@@ -170,12 +177,14 @@ async def _verification(ctx: ApiContext, permit_number: str) -> PermitVerificati
             city=loc.city,
             days=[VerifiedShootDay(date=day.date, start=f"{day.start:%H:%M}", end=f"{day.end:%H:%M}") for day in loc.days],
         )
-        for loc in status.locations
+        for loc in (issued.locations if issued else [])
     ]
     dates = sorted(day.date for loc in locations for day in loc.days)
     first, last = (dates[0], dates[-1]) if dates else (None, None)
+    pending = amendment_pending(status)
     state, detail = permit_state(status, ctx.today(), last)
-    log.info("permit verified", state=state)
+    log.info("permit verified", state=state, amendment_pending=pending)
+    fees = issued.fees if issued else None
     return PermitVerification(
         permit_number=status.permit.number,
         state=state,
@@ -185,33 +194,50 @@ async def _verification(ctx: ApiContext, permit_number: str) -> PermitVerificati
         last_shoot_date=last,
         production_title=status.production_title,
         applicant_company=status.applicant_company,
+        amendment_pending=pending,
         locations=locations,
-        cleared_by=_cleared_by(ctx, status),
-        fees=(
-            VerifiedFees(total_idr=status.fees.total_idr, paid=status.fees.paid_at is not None,
-                         paid_at=status.fees.paid_at)
-            if status.fees
-            else None
-        ),
+        cleared_by=_cleared_by(ctx, issued.clearances if issued else []),
+        fees=VerifiedFees(total_idr=fees.total_idr, paid=fees.paid_at is not None, paid_at=fees.paid_at) if fees else None,
         checked_at=ctx.now(),
     )
+
+
+def issued_revision(status: PermitStatusView) -> IssuedRevision | None:
+    """What the permit was last issued for. A permit issued before the status view kept it: its current details,
+    unless an amendment of them is pending (then nothing is known to be cleared, and nothing is shown)."""
+    if status.issued is not None:
+        return status.issued
+    if status.permit is None or status.status not in _ISSUED:
+        return None
+    return IssuedRevision(revision=status.revision, issued_at=status.permit.issued_at, locations=status.locations,
+                          clearances=status.clearances, fees=status.fees)
+
+
+def amendment_pending(status: PermitStatusView) -> bool:
+    """An amendment of the issued permit is being cleared (or paid for), and the application is still open."""
+    if status.status in _CANCELLED or status.status == ApplicationStatus.completed:
+        return False
+    if status.issued is None:  # issued before the status view kept the issued revision
+        return status.permit is not None and status.status not in _ISSUED
+    return status.amendment_pending
 
 
 def permit_state(status: PermitStatusView, today: dt.date, last_shoot_date: dt.date | None) -> tuple[PermitState, str]:
     """The permit's public state and a one-line explanation."""
     if status.status in _CANCELLED:
         return "cancelled", "This permit has been cancelled and is no longer valid."
-    if status.status == ApplicationStatus.amended:
-        return "amended", "This permit has been amended; the details below are the current ones."
     if last_shoot_date is not None and today > last_shoot_date:
         return "expired", f"This permit expired after its last shoot day, {last_shoot_date.isoformat()}."
     until = f" until {last_shoot_date.isoformat()}" if last_shoot_date else ""
+    if amendment_pending(status):
+        return "amended", (f"An amendment of this permit is pending; until it is cleared, the permit is valid{until} "
+                           "only for the places, dates and hours below, as issued.")
     return "valid", f"This permit is valid{until} for the places, dates and hours below."
 
 
-def _cleared_by(ctx: ApiContext, status: PermitStatusView) -> list[VerifiedClearance]:
-    latest = {}
-    for clearance in status.clearances:
+def _cleared_by(ctx: ApiContext, clearances: list[ClearanceView]) -> list[VerifiedClearance]:
+    latest: dict[str, ClearanceView] = {}
+    for clearance in clearances:
         if clearance.agency not in latest or clearance.revision >= latest[clearance.agency].revision:
             latest[clearance.agency] = clearance
     cleared = []
@@ -240,7 +266,7 @@ def _cleared_by(ctx: ApiContext, status: PermitStatusView) -> list[VerifiedClear
 
 _STATE_LABEL = {
     "valid": ("Izin berlaku", "Valid permit", "#1b7f3b"),
-    "amended": ("Izin diubah", "Amended permit", "#8a6d00"),
+    "amended": ("Izin berlaku, perubahan diproses", "Valid permit, amendment pending", "#8a6d00"),
     "cancelled": ("Izin dibatalkan", "Cancelled permit", "#b00020"),
     "expired": ("Izin kedaluwarsa", "Expired permit", "#555555"),
 }
@@ -254,6 +280,7 @@ section{background:#fff;border-radius:.5rem;padding:.8rem 1rem;margin:0 0 1rem}
 h2{font-size:1rem;margin:.2rem 0 .5rem;color:#444}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:0}dt{color:#666}dd{margin:0}
 ul{margin:.2rem 0;padding-left:1.2rem}small{color:#666}
+.pending{border-left:.3rem solid #8a6d00}.pending p{margin:.2rem 0}
 """
 
 
@@ -306,7 +333,8 @@ def render_html(v: PermitVerification) -> str:
     body = (
         f'<div class="state" style="background:{colour}"><h1>{e(label_id)} / {e(label_en)}</h1>'
         f"<p>{e(v.state_detail)}</p></div>"
-        "<section><dl>"
+        + (_PENDING_NOTE if v.amendment_pending else "")
+        + "<section><dl>"
         f"<dt>Nomor izin / Permit</dt><dd>{e(v.permit_number)}</dd>"
         f"<dt>Produksi / Production</dt><dd>{e(v.production_title)}</dd>"
         f"<dt>Perusahaan / Company</dt><dd>{e(v.applicant_company)}</dd>"
@@ -319,6 +347,15 @@ def render_html(v: PermitVerification) -> str:
         "Jangan membayar biaya di luar yang tercantum / Pay no fees beyond those listed.</small></p>"
     )
     return html_page(f"{v.permit_number} — {label_en}", body)
+
+
+_PENDING_NOTE = (
+    '<section class="pending"><p><strong>Perubahan sedang diproses / Amendment pending</strong></p>'
+    "<p>Perubahan izin ini sedang diperiksa. Sampai perubahan itu disetujui dan dibayar, izin hanya berlaku untuk "
+    "lokasi, tanggal dan jam di bawah ini, sebagaimana diterbitkan.</p>"
+    "<p>An amendment of this permit is being cleared. Until it is cleared and paid for, the permit is valid only for "
+    "the places, dates and hours below, as issued.</p></section>"
+)
 
 
 def _not_found_page(permit_number: str) -> str:
