@@ -12,8 +12,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.agencies import AGENCY_UNAVAILABLE, AgencyActivities
-from activities.parties import MAX_RETRY_AFTER, asked_retry_after, outage
+from activities.parties import MAX_RETRY_AFTER, outage
 from schemas.contracts import RETRY_AFTER_ASKED, SubmitClearanceInput
+from workflows.clearance.progress import asked_retry_after
 from workflows.policies import OUTAGE_MAX_BACKOFF
 
 BASE = "/agencies/parks"
@@ -72,7 +73,7 @@ def test_the_cap_is_the_clearances_longest_backoff():
     assert MAX_RETRY_AFTER == OUTAGE_MAX_BACKOFF
 
 
-def test_what_was_asked_is_read_from_the_details_or_else_the_retry_delay():
+def test_the_clearance_reads_what_was_asked_from_the_details_or_else_the_retry_delay():
     assert asked_retry_after(outage("x", dt.timedelta(hours=5))) == dt.timedelta(hours=5)
     bare = ApplicationError("503", type=AGENCY_UNAVAILABLE, next_retry_delay=dt.timedelta(minutes=3))
     assert asked_retry_after(bare) == dt.timedelta(minutes=3)
