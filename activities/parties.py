@@ -23,8 +23,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import AGENCY_PROTOCOL_ERROR, AGENCY_REFUSED, AGENCY_UNAVAILABLE
-from schemas.contracts import RETRY_AFTER_ASKED
 from domain.privacy import redact
+from schemas.contracts import RETRY_AFTER_ASKED
 
 _log = structlog.get_logger(__name__)
 EXCERPT_CHARS = 300
