@@ -32,7 +32,7 @@ from activities.errors import invalid_input
 from domain.ids import permit_number
 from domain.jakarta import JAKARTA
 from schemas.contracts import ISSUE_PERMIT_DOCUMENT, IssueDocumentInput, IssueDocumentResult
-from schemas.status import ClearanceView, Fees, IssuedRevision, LocationView, PermitInfo, PermitStatusView
+from schemas.status import ClearanceView, Fees, IssuedRevision, PermitInfo, PermitStatusView
 
 FONT = "wqy-microhei"
 FONT_PACKAGE, FONT_FILE = "paperang_p2_fonts_cjk", "fonts/wqy-microhei.ttc"  # face 0: the proportional one

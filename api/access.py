@@ -12,6 +12,7 @@ learns that another organisation's application is there; a role that may never c
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -27,10 +28,10 @@ from api.auth import CurrentPrincipal, require_roles
 from api.context import ApiContext
 from api.problems import ApiProblem
 from domain.ids import is_application_id
-from schemas.status import PermitStatusView
+from schemas.status import ClearanceStatus, ClearanceView, PermitStatusView
 from store import audit, idempotency
-from store.idempotency import KeyUse
 from store.accounts import Principal, Role
+from store.idempotency import KeyUse
 
 MAX_KEY_LENGTH = 200
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -80,19 +81,35 @@ async def visible_status(ctx: ApiContext, principal: Principal, application_id: 
 
 
 def shown_to(principal: Principal, view: PermitStatusView) -> PermitStatusView:
-    """What `principal` is shown of an application it may see: an agency clerk only its own clearance."""
+    """What `principal` is shown of an application it may see: an agency clerk only its own clearance (of the
+    current and of the issued revision), the timeline events naming no other agency, and its own next deadline."""
     if not principal.is_agency:
         return view
     own = principal.agency or ""
-    others = sorted(routed_agencies(view) - {own})
+    issued_agencies = {c.agency for c in view.issued.clearances} if view.issued else set()
+    others = sorted((routed_agencies(view) | issued_agencies) - {own})
     mentions_other = _mentions(others)
+    clearances = [c for c in view.clearances if c.agency == own]
     return view.model_copy(update={
-        "clearances": [c for c in view.clearances if c.agency == own],
+        "clearances": clearances,
+        "issued": view.issued.model_copy(update={"clearances": [c for c in view.issued.clearances if c.agency == own]})
+        if view.issued else None,
         "timeline": [
             e for e in view.timeline
             if not (mentions_other and (mentions_other.search(e.event) or mentions_other.search(e.detail)))
         ],
+        "next_deadline": _own_deadline(clearances) if view.next_deadline is not None else None,
     })
+
+
+def _own_deadline(clearances: list[ClearanceView]) -> dt.datetime | None:
+    """The earliest open deadline of these clearances: a due time, or the applicant's answer to an information
+    request (the application's own next deadline may be another agency's, or the applicant's payment)."""
+    found = [
+        c.information_deadline_at if c.status == ClearanceStatus.information_required else c.due_at
+        for c in clearances if not c.status.is_final and c.lapsed_at is None
+    ]
+    return min((d for d in found if d is not None), default=None)
 
 
 def _mentions(codes: list[str]) -> re.Pattern[str] | None:

@@ -1,7 +1,8 @@
 """The permit list: filter by status and agency, search, and page with an opaque cursor (`GET /v1/permits`).
 
 Lists only what the caller may see: an applicant its organisation's applications, an agency clerk those
-routed to its agency (naming no other agency), officers and auditors everything.
+routed to its agency (naming no other agency, and refused a filter on another: 403), officers and auditors
+everything.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ MAX_QUERY_LENGTH = 200
     summary="List and search applications, newest first",
     description="Only what the caller may see. Filters combine. `q` is a case-insensitive substring of the "
     "applicant company, production title, location names or permit number. Pass a page's `next_cursor` as "
-    "`cursor` for the next page.",
-    responses={**responses(422, 503), **auth_responses(forbidden=False)},
+    "`cursor` for the next page. An agency clerk may filter only on its own agency (another one: 403); its "
+    "`next_deadline` is its own clearance's.",
+    responses={**responses(422, 503), **auth_responses()},
 )
 async def list_permits(
     principal: CurrentPrincipal,
@@ -49,6 +51,13 @@ async def list_permits(
             raise ApiProblem(
                 422, "invalid cursor", f"{err}.", kind="invalid-request", problems=[Problem(path="cursor", message=str(err))]
             ) from None
+    if principal.is_agency and agency is not None and agency.value != principal.agency:
+        raise ApiProblem(
+            403, "another agency's applications",
+            f"An agency clerk lists only the applications routed to its own agency ({principal.agency}); leave out "
+            f"`agency`, or pass agency={principal.agency}.",
+            kind="forbidden", problems=[Problem(path="agency", message=f"{agency.value} is not your agency")],
+        )
     scope: dict[str, str | None] = {}
     if principal.is_applicant:
         scope["organisation_id"] = principal.organisation_id or ""  # "" matches nothing: never "no scope"

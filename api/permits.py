@@ -6,6 +6,7 @@ what their role lets them see (another organisation's application is a 404, neve
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from typing import Literal
 
@@ -23,6 +24,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from activities.documents import render_agency_copy
 from api import temporal
 from api.access import Applicant, IdempotencyKey, record, shown_to, visible_status
 from api.auth import CurrentPrincipal, auth_responses
@@ -232,7 +234,9 @@ async def get_status(application_id: str, ctx: Context, principal: CurrentPrinci
     "/{application_id}/document",
     response_class=FileResponse,
     summary="The permit PDF",
-    description="For the owning organisation, officers, auditors and the agencies the application was routed to.",
+    description="For the owning organisation, officers, auditors and the agencies the application was routed to. "
+    "An agency clerk gets its agency's copy, made on request: the permit as last issued, with only its own "
+    "clearance (reference, outcome, note, conditions).",
     responses={
         **responses(404, 503),
         **auth_responses(forbidden=False),
@@ -240,7 +244,7 @@ async def get_status(application_id: str, ctx: Context, principal: CurrentPrinci
               "description": "The permit document (Indonesian and English)"},
     },
 )
-async def get_document(application_id: str, ctx: Context, principal: CurrentPrincipal) -> FileResponse:
+async def get_document(application_id: str, ctx: Context, principal: CurrentPrincipal) -> Response:
     status = await visible_status(ctx, principal, application_id)
     if status.permit is None:
         raise ApiProblem(
@@ -249,6 +253,13 @@ async def get_document(application_id: str, ctx: Context, principal: CurrentPrin
             f"Application {application_id} is {status.status.value}; the document exists once the permit is issued.",
             kind="no-permit-yet",
         )
+    if principal.is_agency:  # the full document carries every agency's references, conditions and notes
+        agency = principal.agency or ""
+        pdf = await asyncio.to_thread(render_agency_copy, status, agency)
+        log.info("agency copy of the permit made", permit_number=status.permit.number, agency=agency)
+        return Response(pdf, media_type="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="{status.permit.number}-{agency}.pdf"',
+            "Cache-Control": "private, no-store"})
     path = ctx.settings.documents_dir / f"{application_id}.pdf"
     if not path.is_file():
         log.warning("permit document missing", permit_number=status.permit.number)

@@ -246,6 +246,13 @@ def _business_days_before_year(year: int) -> int:
 _PERMIT_COLUMNS = (
     "id, status, production_title, applicant_company, submitted_at, permit_number, next_deadline, agencies"
 )
+# For one agency's clerk: the due time of its own clearance (its latest revision, while open and not waiting on the
+# applicant), and only while the application has deadlines at all. {agency} is the agency's parameter.
+_OWN_NEXT_DEADLINE = """CASE WHEN next_deadline IS NULL THEN NULL ELSE (
+    SELECT CASE WHEN c.decided_at IS NULL AND c.status NOT IN ('withdrawn', 'information_required') THEN c.due_at END
+    FROM clearances c WHERE c.application_id = applications.id AND c.agency = {agency}
+    ORDER BY c.revision DESC LIMIT 1
+) END AS next_deadline"""
 
 
 async def list_permits(
@@ -264,7 +271,8 @@ async def list_permits(
     `q` matches a case-insensitive substring of the applicant company, production title, location
     names or permit number. `cursor` is a page's `next_cursor`; a malformed one raises ValueError.
     `organisation_id` and `agency_scope` bound what the caller may see: the applications one organisation
-    owns, the applications routed to one agency. They apply together with every other filter.
+    owns, the applications routed to one agency. They apply together with every other filter; with
+    `agency_scope`, `agency` naming another agency matches nothing, and `next_deadline` is the scope agency's own.
     """
     if not 1 <= limit <= MAX_PAGE:
         raise ValueError(f"limit must be between 1 and {MAX_PAGE}, got {limit}")
@@ -280,10 +288,17 @@ async def list_permits(
         if cursor:
             decode_cursor(cursor)
         return PermitPage(items=[], next_cursor=None)
+    if agency_scope is not None and agency and agency != agency_scope:
+        if cursor:
+            decode_cursor(cursor)
+        return PermitPage(items=[], next_cursor=None)  # another agency's part is never listed for this one
+    columns = _PERMIT_COLUMNS
     if organisation_id is not None:
         conditions.append(f"organisation_id = {arg(organisation_id)}")
     if agency_scope is not None:
-        conditions.append(f"agencies @> ARRAY[{arg(agency_scope)}::text]")
+        scope = arg(agency_scope)
+        conditions.append(f"agencies @> ARRAY[{scope}::text]")
+        columns = _PERMIT_COLUMNS.replace("next_deadline", _OWN_NEXT_DEADLINE.format(agency=f"{scope}::text"))
     if status:
         conditions.append(f"status = {arg(status)}")
     if agency:
@@ -296,7 +311,7 @@ async def list_permits(
         conditions.append(f"(submitted_at, id) < ({arg(after_time)}::timestamptz, {arg(after_id)}::text)")
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     sql = (
-        f"SELECT {_PERMIT_COLUMNS} FROM applications {where} "
+        f"SELECT {columns} FROM applications {where} "
         f"ORDER BY submitted_at DESC, id DESC LIMIT {arg(limit + 1)}"
     )
     async with acquire(pool) as conn:

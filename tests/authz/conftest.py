@@ -2,8 +2,9 @@
 
 - A, of "PT Contoh Film" (applicant), routed to parks, with an open information request from parks;
 - B, of "PT Lain Sinema" (applicant_b), routed to police, its clearance breached and waiting for an officer;
-- C, of "PT Contoh Film", routed to parks and police (to show a clerk only its own clearance).
-Each has an issued permit with its document on disk, and is projected into the read model.
+- C, of "PT Contoh Film", routed to parks and police (to show a clerk only its own clearance): each clearance with
+  its agency's reference and condition, police due first.
+Each has an issued permit (and its issued revision) with its document on disk, and is projected into the read model.
 """
 
 from __future__ import annotations
@@ -23,19 +24,20 @@ from api.app import create_app
 from config.settings import Settings
 from domain.catalog import load_rule_set
 from domain.ids import permit_number
+from schemas.incentives import IncentiveStatusView
 from schemas.status import (
     ApplicationStatus,
     ClearanceStatus,
     ClearanceView,
     Fees,
+    IssuedRevision,
     PermitInfo,
     PermitStatusView,
     SlaState,
     TimelineEvent,
 )
-from store.pool import open_pool
-from schemas.incentives import IncentiveStatusView
 from store.incentive_projections import project_incentive
+from store.pool import open_pool
 from store.projections import project_application
 from tests.api.conftest import (
     NOW,
@@ -52,6 +54,9 @@ from tests.databases import new_database
 TITLE_A = "Senja di Kota"
 TITLE_B = "Rahasia Malam Jakarta"
 TITLE_C = "Dua Lensa"
+PARKS_REF, PARKS_CONDITION = "PRK-7781", "Keep the lawn free of cables"
+POLICE_REF, POLICE_CONDITION = "POL-5520", "Two officers on site during the closure"
+POLICE_DUE = NOW + dt.timedelta(days=3)  # C's police clearance is due before its parks one (NOW + 7 days)
 
 
 @dataclass
@@ -74,6 +79,7 @@ class World:
     a: Seeded
     b: Seeded
     c: Seeded
+    pool: Any = None
 
     def headers(self, user: str | None, **extra: str) -> dict[str, str]:
         return {**(self.users.headers(user) if user else {}), **extra}
@@ -106,11 +112,14 @@ async def _seed(http: httpx.AsyncClient, env: WorkflowEnvironment, pool: Any, se
     handle = env.client.get_workflow_handle(application_id)
     view = await handle.query("status", result_type=PermitStatusView)
     assert view.organisation_id == users.organisation_id(user)
+    fees = Fees(schedule_version="2026.1", total_idr=1_500_000, lines=[], paid_at=NOW, payment_id=f"pay-{key}")
     view = view.model_copy(update={
         "status": ApplicationStatus.issued,
         "clearances": clearances,
-        "fees": Fees(schedule_version="2026.1", total_idr=1_500_000, lines=[], paid_at=NOW, payment_id=f"pay-{key}"),
+        "fees": fees,
         "permit": PermitInfo(number=number, issued_at=NOW, document_url="d", verify_url="v"),
+        "issued": IssuedRevision(revision=1, issued_at=NOW, locations=view.locations, clearances=clearances, fees=fees),
+        "next_deadline": min((c.due_at for c in clearances if c.due_at), default=None),
         "timeline": [TimelineEvent(at=NOW, event="submitted"),
                      *(TimelineEvent(at=NOW, event="clearance_started", detail=c.agency) for c in clearances),
                      *(TimelineEvent(at=NOW, event="approved", detail=f"{c.agency}: approved") for c in clearances)],
@@ -158,9 +167,12 @@ async def world(dev_env: WorkflowEnvironment, pg_server: Any,
                                             needs_officer=True, information_request_id="info-B")],
                                 police=True, parks=False)
                 c = await _seed(http, dev_env, pool, settings, users, "applicant", TITLE_C,
-                                [_clearance("parks"), _clearance("police", depends_on=[])], police=True, parks=True)
+                                [_clearance("parks", reference=PARKS_REF, conditions=[PARKS_CONDITION]),
+                                 _clearance("police", depends_on=[], reference=POLICE_REF, conditions=[POLICE_CONDITION],
+                                            due_at=POLICE_DUE)],
+                                police=True, parks=True)
                 clock.now = NOW + dt.timedelta(days=10)  # B's police clearance is past due now
-                yield World(http, dev_env, settings, users, clock, a, b, c)
+                yield World(http, dev_env, settings, users, clock, a, b, c, pool)
                 for seeded in (a, b, c):
                     await dev_env.client.get_workflow_handle(seeded.id).signal("test_finish")
                     await dev_env.client.get_workflow_handle(seeded.incentive).signal("test_finish")

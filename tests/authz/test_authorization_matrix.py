@@ -8,6 +8,8 @@ never 403, so its existence is not revealed; a role that may never call an endpo
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import json
 import uuid
 from collections.abc import Callable
@@ -15,10 +17,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 
 from domain.signatures import SIGNATURE_HEADER, sign
-from tests.api.conftest import SECRETS
-from tests.authz.conftest import Seeded, World
+from store import reports
+from tests.api.conftest import NOW, SECRETS
+from tests.authz.conftest import (
+    PARKS_CONDITION,
+    PARKS_REF,
+    POLICE_CONDITION,
+    POLICE_DUE,
+    POLICE_REF,
+    Seeded,
+    World,
+)
 
 ANON, APP_A, APP_B, OFFICER, AUDITOR, PARKS, POLICE = (
     None, "applicant", "applicant_b", "officer", "auditor", "agency:parks", "agency:police")
@@ -251,6 +263,71 @@ async def test_a_clerk_sees_only_its_own_clearance_of_a_shared_application(world
 
     officer = (await world.http.get(f"/v1/permits/{world.c.id}", headers=world.headers(OFFICER))).json()
     assert sorted(c["agency"] for c in officer["clearances"]) == ["parks", "police"]
+
+
+def pdf_text(content: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+async def test_a_clerks_permit_document_holds_only_its_own_agencys_part(world: World) -> None:
+    for role, own, other in ((PARKS, (PARKS_REF, PARKS_CONDITION), (POLICE_REF, POLICE_CONDITION, "police")),
+                             (POLICE, (POLICE_REF, POLICE_CONDITION), (PARKS_REF, PARKS_CONDITION, "parks"))):
+        response = await world.http.get(f"/v1/permits/{world.c.id}/document", headers=world.headers(role))
+        assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
+        text = pdf_text(response.content)
+        assert world.c.number in text and world.c.title in text
+        for mine in own:
+            assert mine in text, (role, mine)
+        for theirs in other:
+            assert theirs not in text, (role, theirs)
+            assert theirs.encode() not in response.content, (role, theirs)
+
+    for role in (OFFICER, AUDITOR, APP_A):  # everyone else gets the permit as issued, every agency's part in it
+        response = await world.http.get(f"/v1/permits/{world.c.id}/document", headers=world.headers(role))
+        assert response.content == (world.settings.documents_dir / f"{world.c.id}.pdf").read_bytes()
+
+
+async def test_a_clerk_may_not_list_another_agencys_applications(world: World) -> None:
+    for role, own, other in ((PARKS, "parks", "police"), (POLICE, "police", "parks")):
+        refused = await world.http.get("/v1/permits", params={"agency": other}, headers=world.headers(role))
+        assert refused.status_code == 403, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert [p["path"] for p in refused.json()["problems"]] == ["agency"]
+        for leak in (world.a.id, world.b.id, world.c.id, world.a.title, world.b.title, world.c.title):
+            assert leak not in refused.text
+        searched = await world.http.get("/v1/permits", params={"agency": other, "q": world.c.title},
+                                        headers=world.headers(role))
+        assert searched.status_code == 403
+
+        mine = await world.http.get("/v1/permits", params={"agency": own}, headers=world.headers(role))
+        expected = {world.a.id, world.c.id} if own == "parks" else {world.b.id, world.c.id}
+        assert {item["id"] for item in mine.json()["items"]} == expected
+        assert all(item["agencies"] == [own] for item in mine.json()["items"])
+
+    # The read model refuses it too: a clerk's scope never lists another agency's applications.
+    page = await reports.list_permits(world.pool, agency="police", agency_scope="parks")
+    assert page.items == []
+    officer = await world.http.get("/v1/permits", params={"agency": "police"}, headers=world.headers(OFFICER))
+    assert {item["id"] for item in officer.json()["items"]} == {world.b.id, world.c.id}
+
+
+async def test_a_clerks_status_and_list_carry_only_its_own_deadline_and_issued_clearance(world: World) -> None:
+    officer = (await world.http.get(f"/v1/permits/{world.c.id}", headers=world.headers(OFFICER))).json()
+    assert dt.datetime.fromisoformat(officer["next_deadline"]) == POLICE_DUE
+    assert sorted(c["agency"] for c in officer["issued"]["clearances"]) == ["parks", "police"]
+
+    parks = (await world.http.get(f"/v1/permits/{world.c.id}", headers=world.headers(PARKS))).json()
+    assert dt.datetime.fromisoformat(parks["next_deadline"]) == NOW + dt.timedelta(days=7)  # its own, not police's
+    assert [c["agency"] for c in parks["issued"]["clearances"]] == ["parks"]
+    assert POLICE_REF not in json.dumps(parks) and POLICE_CONDITION not in json.dumps(parks)
+    police = (await world.http.get(f"/v1/permits/{world.c.id}", headers=world.headers(POLICE))).json()
+    assert dt.datetime.fromisoformat(police["next_deadline"]) == POLICE_DUE
+    assert PARKS_REF not in json.dumps(police)
+
+    listed = await world.http.get("/v1/permits", params={"q": world.c.title}, headers=world.headers(PARKS))
+    assert dt.datetime.fromisoformat(listed.json()["items"][0]["next_deadline"]) == NOW + dt.timedelta(days=7)
+    listed = await world.http.get("/v1/permits", params={"q": world.c.title}, headers=world.headers(OFFICER))
+    assert dt.datetime.fromisoformat(listed.json()["items"][0]["next_deadline"]) == POLICE_DUE
 
 
 async def test_reports_for_a_clerk_are_its_own_agency_and_for_staff_everything(world: World) -> None:

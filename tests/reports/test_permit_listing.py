@@ -177,7 +177,8 @@ async def test_an_agency_scope_lists_only_what_was_routed_to_that_agency(pool: a
 
     assert await ids(pool, agency_scope="district") == ["PRM-B3", "PRM-B1"]
     assert await ids(pool, agency_scope="police", q="senja") == ["PRM-A3", "PRM-A1"]
-    assert await ids(pool, agency_scope="police", agency="parks") == ["PRM-A3", "PRM-A1"]
+    assert await ids(pool, agency_scope="police", agency="parks") == []  # another agency: never its part
+    assert await ids(pool, agency_scope="police", agency="police") == await ids(pool, agency_scope="police")
     assert await ids(pool, agency_scope="police", agency="district") == []  # a filter never widens the scope
     assert await ids(pool, agency_scope="police", q="sinema") == []
     assert await ids(pool, agency_scope="aviation") == []
