@@ -16,13 +16,14 @@ from schemas.status import (
     ApplicationStatus,
     ClearanceStatus,
     ClearanceView,
+    IssuedRevision,
     PaymentView,
+    PermitInfo,
     PermitStatusView,
     RefundReason,
     TimelineEvent,
     location_views,
 )
-from schemas.status import IssuedRevision, PermitInfo
 from workflows.permit import amendments, decisions, payments, review
 from workflows.permit.clearances import ChildPhase, Clearance, Clearances
 from workflows.permit.search import SearchAttributes

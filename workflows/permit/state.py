@@ -9,8 +9,7 @@ from pydantic import BaseModel, Field
 
 from schemas.contracts import ApplicationPlan, PermitWorkflowInput
 from schemas.decisions import CancelRequest, OfficerDecision, Payment
-from schemas.status import IssuedRevision
-from schemas.status import ApplicationStatus, Fees, PaymentView, PermitInfo, TimelineEvent
+from schemas.status import ApplicationStatus, Fees, IssuedRevision, PaymentView, PermitInfo, TimelineEvent
 
 ENDED = frozenset({ApplicationStatus.rejected, ApplicationStatus.withdrawn, ApplicationStatus.lapsed,
                    ApplicationStatus.completed})
