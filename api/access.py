@@ -82,7 +82,8 @@ async def visible_status(ctx: ApiContext, principal: Principal, application_id: 
 
 def shown_to(principal: Principal, view: PermitStatusView) -> PermitStatusView:
     """What `principal` is shown of an application it may see: an agency clerk only its own clearance (of the
-    current and of the issued revision), the timeline events naming no other agency, and its own next deadline."""
+    current and of the issued revision), the timeline events naming no other agency, its own next deadline, and
+    no payments."""
     if not principal.is_agency:
         return view
     own = principal.agency or ""
@@ -99,6 +100,7 @@ def shown_to(principal: Principal, view: PermitStatusView) -> PermitStatusView:
             if not (mentions_other and (mentions_other.search(e.event) or mentions_other.search(e.detail)))
         ],
         "next_deadline": _own_deadline(clearances) if view.next_deadline is not None else None,
+        "payments": [],  # the applicant's money is not the agency's business
     })
 
 
