@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -12,14 +13,14 @@ from api.access import IdempotencyKey, Officer, Staff, not_found, record, visibl
 from api.actions import closed, update_id
 from api.auth import auth_responses
 from api.context import Context
-from api.problems import responses
+from api.problems import ApiProblem, responses
 from api.reports import ReadModel
 from schemas.catalog import AgencyCode
 from schemas.contracts import UPDATE_DECIDE
 from schemas.decisions import OfficerDecision, OfficerDecisionKind, Outcome
 from schemas.reports import QueueItem
 from schemas.status import PermitStatusView
-from store import queue
+from store import payments, queue
 
 router = APIRouter(prefix="/v1/officer", tags=["officer"])
 
@@ -98,3 +99,40 @@ async def decide(
         source_key=f"api:decide:{application_id}:{key}",
     )
     return result
+
+
+class RefundBody(BaseModel):
+    """The commission paid a refund back: the bank's reference of the transfer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = Field(
+        description="The transfer's reference at the bank; audited")
+
+
+class RefundMade(BaseModel):
+    payment_id: str
+    application_id: str
+    refunded_at: dt.datetime
+
+
+@router.post(
+    "/refunds/{payment_id}",
+    response_model=RefundMade,
+    summary="Mark a refund as paid back (officers)",
+    description="The refund leaves the officer queue. Marked once: marking it again changes nothing and answers "
+    "the first mark's time.",
+    responses={**responses(400, 404, 409, 422, 503), **auth_responses()},
+)
+async def refund_made(payment_id: str, body: RefundBody, request: Request, ctx: Context, principal: Officer,
+                      pool: ReadModel, key: IdempotencyKey) -> RefundMade:
+    now = ctx.now()
+    state = await payments.mark_refunded(pool, payment_id, principal.actor, now)
+    if state is None:
+        raise ApiProblem(404, "refund not found", f"No refund is due for payment {payment_id}.", kind="not-found")
+    if state.refunded_at is not None:  # marked before: nothing changes, the first mark stands
+        return RefundMade(payment_id=payment_id, application_id=state.application_id, refunded_at=state.refunded_at)
+    await record(request, ctx, actor=principal.actor, action="refund_made", application_id=state.application_id,
+                 detail={"payment_id": payment_id, "reference": body.reference},
+                 source_key=f"api:refund:{payment_id}")
+    return RefundMade(payment_id=payment_id, application_id=state.application_id, refunded_at=now)

@@ -105,3 +105,22 @@ async def project_payments(conn: asyncpg.Connection, application_id: str, paymen
         (p.payment_id, application_id, p.refund_reason.value, p.detail, p.decided_at or p.received_at)  # type: ignore[union-attr]
         for p in refunds
     ])
+
+
+class RefundState(NamedTuple):
+    application_id: str
+    refunded_at: dt.datetime | None
+
+
+async def mark_refunded(db: asyncpg.Pool | asyncpg.Connection, payment_id: str, by: str, at: dt.datetime
+                        ) -> RefundState | None:
+    """Note that the commission paid refund `payment_id` back (once: a second call changes nothing); None when
+    there is no such refund. Answers the refund as it stands, so a caller can tell a first mark from a repeat."""
+    async with acquire(db) as conn:
+        row = await conn.fetchrow(
+            "UPDATE refunds SET refunded_at = $3, refunded_by = $2 WHERE payment_id = $1 AND refunded_at IS NULL "
+            "RETURNING application_id, NULL::timestamptz AS refunded_at", payment_id, by, at)
+        if row is None:
+            row = await conn.fetchrow("SELECT application_id, refunded_at FROM refunds WHERE payment_id = $1",
+                                      payment_id)
+    return None if row is None else RefundState(row["application_id"], row["refunded_at"])

@@ -286,6 +286,23 @@ async def test_a_payment_for_a_closed_application_is_a_conflict_recorded_as_a_re
                                       "AND detail ->> 'payment_id' = $1", body["payment_id"])
     assert audited == 1
 
+    # an officer pays it back: it leaves the queue, once, audited with the bank's reference
+    url = f"/v1/officer/refunds/{body['payment_id']}"
+    for attempt in range(2):
+        made = await api.http.post(url, json={"reference": "BCA-TRF-991"},
+                                   headers={**api.as_("officer"), "Idempotency-Key": f"refund-{attempt}"})
+        assert made.status_code == 200, made.text
+        assert made.json()["application_id"] == application_id
+    assert await api.pool.fetchval("SELECT refunded_by FROM refunds WHERE payment_id = $1", body["payment_id"]) \
+        == f"officer:{api.users.accounts['officer'].id}"
+    assert body["payment_id"] not in {i.payment_id for i in await officer_queue(api.pool, NOW + dt.timedelta(hours=1))}
+    assert await api.pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'refund_made' "
+                                   "AND detail ->> 'reference' = 'BCA-TRF-991'") == 1
+    assert (await api.http.post("/v1/officer/refunds/nope", json={"reference": "x"}, headers={
+        **api.as_("officer"), "Idempotency-Key": "refund-nope"})).status_code == 404
+    assert (await api.http.post(url, json={"reference": "x"}, headers={
+        **api.as_("applicant"), "Idempotency-Key": "refund-applicant"})).status_code == 403
+
 
 async def test_a_payment_the_application_took_before_it_closed_is_accepted_again(api: Api) -> None:
     application_id = (await api.submit(sample_body(), str(uuid.uuid4()))).json()["id"]

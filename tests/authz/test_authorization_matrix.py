@@ -119,6 +119,9 @@ def endpoints(world: World) -> list[tuple[Endpoint, dict[str | None, tuple[int, 
                   body=lambda t: {"capacity_idr": 60_000_000_000}), OFFICER_ONLY),
         (Endpoint("incentive figures", "GET", lambda t: "/v1/reports/incentives?fiscal_year=2027"), STAFF),
         (Endpoint("openapi", "GET", lambda t: "/openapi.json"), PUBLIC),
+        # no refund is due in this world: an officer gets through to the 404, everyone else is stopped before it
+        (Endpoint("refund made", "POST", lambda t: f"/v1/officer/refunds/PAY-{t.id}", keyed=True,
+                  body=lambda t: {"reference": "BCA-1"}), {**OFFICER_ONLY, OFFICER: (404, 404)}),
     ]
 
 
