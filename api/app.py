@@ -20,6 +20,7 @@ from api import (
     incentive_officer,
     incentives as incentive_routes,
     listing,
+    metrics,
     officer,
     permits,
     problems,
@@ -82,6 +83,7 @@ def create_app(
     for module in (permits, listing, actions, officer, reports, webhooks, verify, health, incentive_routes,
                    incentive_officer, funds, codec):
         app.include_router(module.router)
+    metrics.install(app)  # /metrics (not in the OpenAPI document) and the request counter, outermost
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

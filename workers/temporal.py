@@ -9,6 +9,7 @@ import structlog
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
+from temporalio.runtime import Runtime
 
 from config.secrets import require_secrets, webhook_secret_refs
 from config.settings import Settings
@@ -36,10 +37,11 @@ def check_secrets(settings: Settings) -> None:
     require_secrets(webhook_secret_refs(agencies, audit), env=settings.env)
 
 
-async def connect(settings: Settings, wait_seconds: float = 60.0) -> Client:
+async def connect(settings: Settings, wait_seconds: float = 60.0, runtime: Runtime | None = None) -> Client:
     """A client with the pydantic data converter and the payload codec; waits for a server that is still starting.
 
     Refuses (MissingSecretError, naming the variables) in production when a secret or the codec keys are missing.
+    `runtime` carries the SDK's telemetry (the worker's exports Prometheus metrics); default: the SDK's own.
     """
     check_secrets(settings)
     converter = data_converter(codec_for(settings))
@@ -52,6 +54,7 @@ async def connect(settings: Settings, wait_seconds: float = 60.0) -> Client:
                 settings.temporal_address,
                 namespace=settings.temporal_namespace,
                 data_converter=converter,
+                runtime=runtime,
             )
         except RuntimeError as exc:  # connection refused while the server starts
             if loop.time() >= give_up_at:

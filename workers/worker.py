@@ -22,6 +22,7 @@ from domain.catalog import default_rule_set
 from schemas.catalog import RuleSet
 from store.pool import open_pool, where
 from store.server import database_url
+from workers.metrics import metrics_runtime, serve_worker_metrics
 from workers.temporal import connect
 from workflows.clearance import AgencyClearanceWorkflow
 from workflows.feature_call import FeatureCallWorkflow
@@ -58,11 +59,14 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     """Run until `stop` is set (or SIGINT/SIGTERM), then let running activities finish."""
     stop = stop or _stop_on_signals()
     rules = default_rule_set(settings)
-    client = await connect(settings)
+    runtime, sdk_metrics_url = metrics_runtime() if settings.worker_metrics_port else (None, None)
+    client = await connect(settings, runtime=runtime)
     url = await asyncio.to_thread(database_url, settings)  # may start the embedded server
     pool = await open_pool(url)  # applies pending migrations first
     log.info("read_model_connected", database=where(url))
+    metrics = None
     try:
+        metrics = serve_worker_metrics(settings, pool, sdk_metrics_url)
         async with httpx.AsyncClient(timeout=AGENCY_TIMEOUT) as http:
             worker = build_worker(client, settings, rules, http, pool)
             log.info("worker_started", task_queue=settings.task_queue, rule_set=rules.version)
@@ -73,6 +77,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
                 log.info("worker_stopping")
                 await relay_task  # finishes its batch; an interrupted one rolls back and is re-sent with its key
     finally:
+        if metrics:
+            metrics.close()
         await pool.close()  # after the worker: its last activities may still write
     log.info("worker_stopped")
 
