@@ -370,11 +370,15 @@ def _spend_window(rules: RebateRules, permit: PermitFacts) -> tuple[dt.date, dt.
     if not permit.shoot_dates:
         return None
     first, last = min(permit.shoot_dates), max(permit.shoot_dates)
-    try:
-        earliest = first.replace(year=first.year - 1)
-    except ValueError:  # 29 February
-        earliest = first.replace(year=first.year - 1, day=28)
-    return earliest, last + dt.timedelta(days=rules.claim_due_days)
+    if first.year == dt.MINYEAR:  # no year before it: the window opens at the first date there is
+        earliest = dt.date.min
+    else:
+        try:
+            earliest = first.replace(year=first.year - 1)
+        except ValueError:  # 29 February
+            earliest = first.replace(year=first.year - 1, day=28)
+    days_left = (dt.date.max - last).days  # the window closes at the last date there is
+    return earliest, last + dt.timedelta(days=min(rules.claim_due_days, days_left))
 
 
 # ---- figures ---------------------------------------------------------------------------------------

@@ -78,6 +78,8 @@ class ShootDay(Strict):
     @classmethod
     def _end_after_start(cls, end: dt.time, info: ValidationInfo) -> dt.time:
         start = info.data.get("start")
+        if start is not None and (start.tzinfo is None) != (end.tzinfo is None):
+            raise ValueError("give start and end both with a time zone offset or both without (Jakarta time)")
         if start is not None and end <= start:
             raise ValueError(f"end {end:%H:%M} must be after start {start:%H:%M}")
         return end
