@@ -142,7 +142,7 @@ class ReadModelCollector(Collector):
                                 value=time.monotonic() - started)
 
 
-@dataclass
+@dataclass(eq=False)  # a registry keys its collectors by identity
 class SdkMetrics(Collector):
     """The Temporal SDK runtime's Prometheus text (served on a private loopback port), passed on family by family."""
 
