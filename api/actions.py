@@ -35,6 +35,7 @@ from schemas.decisions import (
     InformationAnswer,
 )
 from schemas.status import PermitStatusView
+from store.accounts import Principal
 
 router = APIRouter(prefix="/v1/permits", tags=["applicant actions"])
 
@@ -130,6 +131,13 @@ async def answer_information(
     principal: ApplicantOrOfficer,
     key: IdempotencyKey,
 ) -> PermitStatusView:
+    return await answer_request(request, ctx, principal, application_id, body, key)
+
+
+async def answer_request(
+    request: Request, ctx: ApiContext, principal: Principal, application_id: str, body: InformationBody, key: str
+) -> PermitStatusView:
+    """Answer an information request as `principal` (the JSON API and the web pages); audited."""
     await visible_status(ctx, principal, application_id)
     result = await _update(
         ctx, application_id, UPDATE_ANSWER, InformationAnswer(request_id=body.request_id, answer=body.answer, actor=principal.actor), key,
@@ -157,6 +165,13 @@ async def cancel(
     principal: ApplicantOrOfficer,
     key: IdempotencyKey,
 ) -> PermitStatusView:
+    return await cancel_application(request, ctx, principal, application_id, body, key)
+
+
+async def cancel_application(
+    request: Request, ctx: ApiContext, principal: Principal, application_id: str, body: CancelBody, key: str
+) -> PermitStatusView:
+    """Cancel the application as `principal` (the JSON API and the web pages); audited."""
     await visible_status(ctx, principal, application_id)
     result = await _update(
         ctx, application_id, UPDATE_CANCEL, CancelRequest(reason=body.reason, actor=principal.actor), key,

@@ -12,7 +12,7 @@ from api import temporal
 from api.access import IdempotencyKey, Officer, Staff, not_found, record, visible_status
 from api.actions import closed, update_id
 from api.auth import auth_responses
-from api.context import Context
+from api.context import ApiContext, Context
 from api.problems import ApiProblem, responses
 from api.reports import ReadModel
 from schemas.catalog import AgencyCode
@@ -21,6 +21,7 @@ from schemas.decisions import OfficerDecision, OfficerDecisionKind, Outcome
 from schemas.reports import QueueItem
 from schemas.status import PermitStatusView
 from store import payments, queue
+from store.accounts import Principal
 
 router = APIRouter(prefix="/v1/officer", tags=["officer"])
 
@@ -79,6 +80,13 @@ async def decide(
     principal: Officer,
     key: IdempotencyKey,
 ) -> PermitStatusView:
+    return await decide_application(request, ctx, principal, application_id, body, key)
+
+
+async def decide_application(
+    request: Request, ctx: ApiContext, principal: Principal, application_id: str, body: DecisionBody, key: str
+) -> PermitStatusView:
+    """The officer's decision as the workflow update (the JSON API and the web pages); audited."""
     await visible_status(ctx, principal, application_id)
     decision = OfficerDecision(
         kind=body.kind,

@@ -37,6 +37,7 @@ from schemas.application import PermitApplication
 from schemas.contracts import PERMIT_WORKFLOW, SEARCH_ATTR_STATUS, ApplicationPlan, PermitWorkflowInput
 from schemas.problems import Problem
 from schemas.status import ApplicationStatus, PermitStatusView
+from store.accounts import Principal
 
 MEMO_BODY_HASH = "body_sha256"
 STATUS_ATTRIBUTE = SearchAttributeKey.for_keyword(SEARCH_ATTR_STATUS)
@@ -95,13 +96,22 @@ async def submit_application(
     principal: Applicant,
     key: IdempotencyKey,
 ) -> SubmissionAccepted:
-    app = parse_application(await read_body(request))
+    accepted = await submit(request, ctx, principal, parse_application(await read_body(request)), key)
+    response.headers["Location"] = accepted.status_url
+    return accepted
+
+
+async def submit(
+    request: Request, ctx: ApiContext, principal: Principal, app: PermitApplication, key: str
+) -> SubmissionAccepted:
+    """Start the application's workflow for the applicant's organisation (or answer the one `key` started);
+    422 problems for invalid fields or a lead time too short, 409 when `key` started another application.
+    The JSON API and the web pages both submit through here."""
     organisation_id = principal.organisation_id or ""
     application_id = application_id_for_key(key, scope=organisation_id)
     structlog.contextvars.bind_contextvars(application_id=application_id)
     body_hash = hashlib.sha256(app.model_dump_json().encode()).hexdigest()
     accepted = SubmissionAccepted(id=application_id, status_url=status_url(ctx, application_id))
-    response.headers["Location"] = accepted.status_url
     audit = {"organisation_id": organisation_id, "expedite": app.expedite.requested}
 
     async def audited() -> SubmissionAccepted:
