@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from domain.toml_lines import line_of
 from schemas.catalog import RuleSet
 
 if TYPE_CHECKING:
@@ -17,7 +20,7 @@ PLACEHOLDER = "{simulator_url}"
 
 
 class RuleDataError(ValueError):
-    """Rule data is missing or invalid; the message lists every problem as `file: path: what is wrong`."""
+    """Rule data is missing or invalid; the message lists every problem as `file:line: path: what is wrong`."""
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
@@ -25,26 +28,29 @@ class RuleDataError(ValueError):
 
 
 def load_rule_set(agencies_file: Path, rules_file: Path, simulator_url: str) -> RuleSet:
-    """The rule set from `agencies_file` (catalog) and `rules_file` (routing, timeouts, fees, version)."""
+    """The rule set from `agencies_file` (catalog) and `rules_file` (routing, timeouts, fees, version).
+
+    Raises `RuleDataError` listing every problem as `file:line: field path: what is wrong`.
+    """
     problems: list[str] = []
     agencies = read_toml(Path(agencies_file), problems)
     rules = read_toml(Path(rules_file), problems)
     if agencies is None or rules is None:
         raise RuleDataError(problems)
-    entries = agencies.get("agencies")
+    entries = agencies.data.get("agencies")
     for entry in entries if isinstance(entries, list) else []:
         fill_simulator_url(entry, simulator_url)
-    if "catalog" in rules:
-        problems.append(f"{show_path(rules_file)}: catalog: the agency catalog belongs in {show_path(agencies_file)}")
-        rules.pop("catalog")
+    if "catalog" in rules.data:
+        problems.append(rules.problem(("catalog",), f"the agency catalog belongs in {show_path(agencies.path)}"))
+        rules.data.pop("catalog")
     try:
-        rule_set = RuleSet.model_validate({**rules, "catalog": agencies})
+        rule_set = RuleSet.model_validate({**rules.data, "catalog": agencies.data})
     except ValidationError as exc:
         for error in exc.errors():
             loc = error["loc"]
             in_catalog = bool(loc) and loc[0] == "catalog"
-            source = agencies_file if in_catalog else rules_file
-            problems.append(problem_line(source, loc[1:] if in_catalog else loc, error["msg"]))
+            source = agencies if in_catalog else rules
+            problems.append(source.problem(loc[1:] if in_catalog else loc, error["msg"]))
     if problems:
         raise RuleDataError(problems)
     return rule_set
@@ -58,18 +64,40 @@ def default_rule_set(settings: Settings) -> RuleSet:
 # ---- shared by the rule-data loaders (this one and domain.incentive_rules) -------------------------
 
 
-def read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
-    """The TOML document at `path`, or None with the reason appended to `problems` as `file: what is wrong`."""
+@dataclass
+class TomlDocument:
+    """A TOML file as read: its path, its text (for line numbers) and its values."""
+
+    path: Path
+    text: str
+    data: dict[str, Any]
+
+    def problem(self, loc: tuple[Any, ...], message: str) -> str:
+        """One problem as `file:line: field path: what is wrong`, the line being where `loc` is written."""
+        return problem_line(self.path, loc, message, line_of(self.text, loc))
+
+
+def read_toml(path: Path, problems: list[str]) -> TomlDocument | None:
+    """The TOML document at `path`, or None with the reason appended to `problems` (`file[:line]: what is wrong`)."""
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        text = path.read_bytes().decode("utf-8")
+        return TomlDocument(path=path, text=text, data=tomllib.loads(text))
     except FileNotFoundError:
         problems.append(f"{show_path(path)}: file not found")
     except OSError as exc:
         problems.append(f"{show_path(path)}: cannot be read: {exc.strerror or exc}")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        problems.append(f"{show_path(path)}:{line}: not valid TOML: not UTF-8 text ({exc.reason})")
     except tomllib.TOMLDecodeError as exc:
-        problems.append(f"{show_path(path)}: not valid TOML: {exc}")
+        problems.append(f"{show_path(path)}:{syntax_error_line(exc, text)}: not valid TOML: {exc}")
     return None
+
+
+def syntax_error_line(exc: tomllib.TOMLDecodeError, text: str) -> int:
+    """The line tomllib names in its message (`... (at line 12, column 3)`), or the last one `at end of document`."""
+    found = re.search(r"at line (\d+)", str(exc))
+    return int(found.group(1)) if found else max(text.count("\n") + (not text.endswith("\n")), 1)
 
 
 def fill_simulator_url(entry: Any, simulator_url: str) -> None:
@@ -78,9 +106,9 @@ def fill_simulator_url(entry: Any, simulator_url: str) -> None:
         entry["base_url"] = entry["base_url"].replace(PLACEHOLDER, simulator_url.rstrip("/"))
 
 
-def problem_line(source: Path, loc: tuple[Any, ...], message: str) -> str:
-    """One problem as `file: field path: what is wrong`."""
-    return f"{show_path(source)}: {field_path(loc)}: {message}"
+def problem_line(source: Path, loc: tuple[Any, ...], message: str, line: int) -> str:
+    """One problem as `file:line: field path: what is wrong`."""
+    return f"{show_path(source)}:{line}: {field_path(loc)}: {message}"
 
 
 def field_path(loc: tuple[Any, ...]) -> str:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from domain.catalog import RuleDataError, fill_simulator_url, problem_line, read_toml
+from domain.catalog import RuleDataError, fill_simulator_url, read_toml
 from schemas.incentives import IncentiveRules
 
 if TYPE_CHECKING:
@@ -17,19 +17,19 @@ if TYPE_CHECKING:
 def load_incentive_rules(path: Path, simulator_url: str) -> IncentiveRules:
     """The programmes, the audit firm and the treasury from `path`; `{simulator_url}` in a base_url is filled in.
 
-    Raises `RuleDataError` listing every problem as `file: field path: what is wrong`.
+    Raises `RuleDataError` listing every problem as `file:line: field path: what is wrong`.
     """
     path = Path(path)
     problems: list[str] = []
-    data = read_toml(path, problems)
-    if data is None:
+    document = read_toml(path, problems)
+    if document is None:
         raise RuleDataError(problems)
     for party in ("audit", "treasury"):
-        fill_simulator_url(data.get(party), simulator_url)
+        fill_simulator_url(document.data.get(party), simulator_url)
     try:
-        return IncentiveRules.model_validate(data)
+        return IncentiveRules.model_validate(document.data)
     except ValidationError as exc:
-        raise RuleDataError([problem_line(path, error["loc"], error["msg"]) for error in exc.errors()]) from None
+        raise RuleDataError([document.problem(error["loc"], error["msg"]) for error in exc.errors()]) from None
 
 
 def default_incentive_rules(settings: Settings) -> IncentiveRules:
