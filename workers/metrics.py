@@ -197,8 +197,17 @@ class MetricsServer:
 
 
 def serve_worker_metrics(settings: Settings, pool: asyncpg.Pool, sdk_metrics_url: str | None) -> MetricsServer | None:
-    """The worker's `/metrics` on `JFC_WORKER_METRICS_HOST:PORT`, reading `pool` on the running loop (None: off)."""
+    """The worker's `/metrics` on `JFC_WORKER_METRICS_HOST:PORT`, reading `pool` on the running loop (None: off).
+
+    A port already taken (another worker on the same machine) is logged and the worker runs without metrics:
+    metrics never stop the work.
+    """
     if not (settings.worker_metrics_port and sdk_metrics_url):
         return None
     collectors = [ReadModelCollector(pool, asyncio.get_running_loop()), SdkMetrics(sdk_metrics_url)]
-    return MetricsServer(settings.worker_metrics_host, settings.worker_metrics_port, collectors)
+    try:
+        return MetricsServer(settings.worker_metrics_host, settings.worker_metrics_port, collectors)
+    except OSError as err:
+        log.error("metrics_not_served", address=f"{settings.worker_metrics_host}:{settings.worker_metrics_port}",
+                  error=str(err), hint="give each worker on this machine its own JFC_WORKER_METRICS_PORT (0: none)")
+        return None

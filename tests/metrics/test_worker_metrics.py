@@ -72,3 +72,17 @@ async def test_worker_serves_sdk_and_product_metrics(dev_env: WorkflowEnvironmen
         await asyncio.wait_for(running, 30)
     with pytest.raises(httpx.ConnectError):
         await scrape(f"http://127.0.0.1:{port}/metrics")  # closed with the worker
+
+
+async def test_a_taken_metrics_port_does_not_stop_the_worker(pool: asyncpg.Pool, tmp_path: Path) -> None:
+    from workers.metrics import metrics_runtime, serve_worker_metrics
+
+    _, sdk_url = metrics_runtime()
+    settings = Settings(state_dir=tmp_path, worker_metrics_port=free_port())
+    first = serve_worker_metrics(settings, pool, sdk_url)
+    try:
+        assert first is not None
+        assert serve_worker_metrics(settings, pool, sdk_url) is None  # logged; the second worker runs without
+        assert serve_worker_metrics(Settings(state_dir=tmp_path, worker_metrics_port=0), pool, sdk_url) is None
+    finally:
+        first.close()
