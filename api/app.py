@@ -32,6 +32,7 @@ from api.access import IDEMPOTENCY_DESCRIPTION, IDEMPOTENCY_HEADER, MAX_KEY_LENG
 from api.context import ApiContext
 from api.edge import EdgeGuard
 from config.secrets import webhook_secret
+from web import routes as web_routes
 from config.settings import Settings
 from schemas.application import PermitApplication
 from domain.incentive_rules import default_incentive_rules
@@ -83,6 +84,7 @@ def create_app(
     for module in (permits, listing, actions, officer, reports, webhooks, verify, health, incentive_routes,
                    incentive_officer, funds, codec):
         app.include_router(module.router)
+    web_routes.install(app)  # the pages: /web (server-rendered, same accounts and rules)
     metrics.install(app)  # /metrics (not in the OpenAPI document) and the request counter, outermost
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     task_queue: str = TASK_QUEUE
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8080, ge=1, le=65535)
+    cookie_secure: bool = Field(default=True, description="Web session cookies are Secure (false: the local stack over http)")
     worker_metrics_host: str = Field(default="127.0.0.1", description="The worker's /metrics address (0.0.0.0: a pod)")
     worker_metrics_port: int = Field(default=9464, ge=0, le=65535, description="The worker's /metrics port; 0: none")
     public_base_url_override: str | None = Field(
