@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
 # Every round of an outage or of polling adds history: past this length (or when the server suggests it)
 # the clearance continues as new between two steps, carrying its whole progress.
 CONTINUE_AS_NEW_AFTER_EVENTS = 2_000
+FINAL_VIEW_BY_RESULT = "final-view-by-result"  # the final view reaches the parent as the result, not by signal
 
 
 @workflow.defn(name=CLEARANCE_WORKFLOW)
@@ -54,6 +55,7 @@ class AgencyClearanceWorkflow:
             view=ClearanceView(agency=input.agency.code.value, revision=input.revision, status=ClearanceStatus.submitting)
         )
         self.notifier = Notifier(input.application_id, input.organisation_id, input.applicant_webhook_url)
+        self.withdrawing = False  # cancelled: the parent hears of the withdrawal by signal, never by the result
 
     # ---- messages -------------------------------------------------------------------
 
@@ -104,6 +106,7 @@ class AgencyClearanceWorkflow:
                 await steps[current]()
         except BaseException as err:
             if is_cancelled_exception(err) and workflow.cancellation_reason() is not None:
+                self.withdrawing = True
                 await self._withdraw()
                 await workflow.wait_condition(self.notifier.idle)
             raise
@@ -412,12 +415,26 @@ class AgencyClearanceWorkflow:
 
     # ---- the parent ------------------------------------------------------------------------
 
+    def _returns_now(self) -> bool:
+        """Whether `run` returns the current view without waiting: done, not withdrawing, nothing left running.
+
+        Runs that began before the `FINAL_VIEW_BY_RESULT` patch signal every view.
+        """
+        return (progress.step(self.p) is Step.done and not self.withdrawing and self.notifier.idle()
+                and workflow.all_handlers_finished() and workflow.patched(FINAL_VIEW_BY_RESULT))
+
     async def _publish(self) -> None:
-        """Tell the parent the view changed (not for another failed attempt of an outage; a closed parent is fine)."""
+        """Tell the parent the view changed (not for another failed attempt of an outage; a closed parent is fine).
+
+        A final view the run returns in this very workflow task (nothing left to send, no handler running) is not
+        signalled: the parent takes it from the result, a signal and two workflow tasks sooner.
+        """
         view = self.p.view
         if not progress.worth_telling(self.p.published, view):
             return
         self.p.published = view.model_copy(deep=True)
+        if self._returns_now():
+            return
         try:
             await workflow.get_external_workflow_handle(self.input.parent_workflow_id).signal(
                 SIGNAL_CLEARANCE_CHANGED, self.p.published
