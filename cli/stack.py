@@ -19,6 +19,7 @@ from schemas.contracts import SEARCH_ATTR_NEXT_DEADLINE, SEARCH_ATTR_STATUS
 
 BIN = Path(sys.executable).parent
 LOCAL_WEBHOOKS = "JFC_ALLOW_LOOPBACK_WEBHOOKS"  # the local stack lets applicant webhooks reach this machine
+LOCAL_COOKIES = "JFC_COOKIE_SECURE"  # the local stack serves its pages over plain http on localhost
 
 
 @dataclass
@@ -73,6 +74,7 @@ class Stack:
         log_file = open(self.logs / f"{service.name}.log", "ab")
         env = {
             LOCAL_WEBHOOKS: "true",  # unless the environment says otherwise
+            LOCAL_COOKIES: "false",
             **os.environ,
             **self.env,
             "JFC_STATE_DIR": str(self.settings.state_dir.resolve()),
