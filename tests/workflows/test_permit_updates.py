@@ -350,7 +350,7 @@ async def test_officer_confirms_a_rejection_with_the_update(dev_env, task_queue)
         final = await asyncio.wait_for(run.handle.result(), timeout=T)
         assert run.clearance(final, "district").status == ClearanceStatus.withdrawn
         assert run.world.deletes == {run.child_id("district"): 1}
-        if os.environ.get("JFC_WRITE_HISTORIES") == "1":  # the replay test's history with updates and the patch
+        if os.environ.get("JFC_WRITE_HISTORIES") == "1":  # the replay test's history with updates
             history = await run.handle.fetch_history()
             path = Path(__file__).parent / "histories" / "permit_updates.json"
             path.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")

@@ -4,9 +4,7 @@ that write them: test_permit_workflow's happy path and test_permit_updates' conf
 `permit.json` is a run from submission to completion (with its read-model projections), `clearance.json`
 its poll-mode clearance, `permit_updates.json` a run with an agency rejection an officer confirms through
 the `decide` update; `incentive.json` a location rebate from application to completion (test_incentive_workflow),
-`feature_call.json` a first-feature call that ranked three applications. `clearance_signalled_final_view.json`
-is a clearance from before the `final-view-by-result` patch (its final view signalled to the parent): kept, not
-regenerated, it proves runs begun before the patch still replay.
+`feature_call.json` a first-feature call that ranked three applications.
 """
 
 from __future__ import annotations
@@ -48,7 +46,7 @@ def scheduled_activities(h: WorkflowHistory) -> list[str]:
 
 
 @pytest.mark.parametrize("name", ["permit.json", "clearance.json", "permit_updates.json", "incentive.json",
-                                  "feature_call.json", "clearance_signalled_final_view.json"])
+                                  "feature_call.json"])
 async def test_stored_history_replays(name):
     replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
     result = await replayer.replay_workflow(history(name), raise_on_replay_failure=True)

@@ -41,7 +41,6 @@ with workflow.unsafe.imports_passed_through():
 # Every round of an outage or of polling adds history: past this length (or when the server suggests it)
 # the clearance continues as new between two steps, carrying its whole progress.
 CONTINUE_AS_NEW_AFTER_EVENTS = 2_000
-FINAL_VIEW_BY_RESULT = "final-view-by-result"  # the final view reaches the parent as the result, not by signal
 
 
 @workflow.defn(name=CLEARANCE_WORKFLOW)
@@ -416,12 +415,9 @@ class AgencyClearanceWorkflow:
     # ---- the parent ------------------------------------------------------------------------
 
     def _returns_now(self) -> bool:
-        """Whether `run` returns the current view without waiting: done, not withdrawing, nothing left running.
-
-        Runs that began before the `FINAL_VIEW_BY_RESULT` patch signal every view.
-        """
+        """Whether `run` returns the current view without waiting: done, not withdrawing, nothing left running."""
         return (progress.step(self.p) is Step.done and not self.withdrawing and self.notifier.idle()
-                and workflow.all_handlers_finished() and workflow.patched(FINAL_VIEW_BY_RESULT))
+                and workflow.all_handlers_finished())
 
     async def _publish(self) -> None:
         """Tell the parent the view changed (not for another failed attempt of an outage; a closed parent is fine).
