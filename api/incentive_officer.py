@@ -11,7 +11,7 @@ from api import temporal
 from api.access import IdempotencyKey, Officer, Staff, record
 from api.actions import update_id
 from api.auth import auth_responses
-from api.context import Context
+from api.context import ApiContext, Context
 from api.incentives import update, visible_incentive
 from api.problems import ApiProblem, responses
 from api.reports import ReadModel
@@ -19,6 +19,7 @@ from schemas.contracts import QUERY_CALL, UPDATE_CLAWBACK, UPDATE_COMMITTEE, UPD
 from schemas.incentive_contracts import CallView, ClawbackOrder, CommitteeDecision, PanelScore
 from schemas.incentives import IncentiveStatusView
 from store import incentive_reports
+from store.accounts import Principal
 
 router = APIRouter(prefix="/v1/officer", tags=["officer"])
 
@@ -60,6 +61,12 @@ async def committee(principal: Staff, pool: ReadModel,
              summary="A committee member's vote on an audited claim", responses=_RESPONSES)
 async def decide(incentive_id: str, body: CommitteeBody, request: Request, ctx: Context, principal: Officer,
                  key: IdempotencyKey) -> IncentiveStatusView:
+    return await committee_vote(request, ctx, principal, incentive_id, body, key)
+
+
+async def committee_vote(request: Request, ctx: ApiContext, principal: Principal, incentive_id: str,
+                         body: CommitteeBody, key: str) -> IncentiveStatusView:
+    """A committee member's vote as the workflow update (the JSON API and the web pages); audited."""
     await visible_incentive(ctx, principal, incentive_id)
     view = await update(ctx, incentive_id, UPDATE_COMMITTEE,
                         CommitteeDecision(outcome=body.outcome, reason=body.reason, officer=principal.actor), key)

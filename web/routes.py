@@ -36,7 +36,10 @@ POLL_SECONDS = 3
 
 def install(app) -> None:  # noqa: ANN001 - the FastAPI app
     """Mount the pages and their static files on the API's app."""
+    from web import officer_pages  # they use this module's helpers
+
     app.include_router(router)
+    app.include_router(officer_pages.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="web-static")
 
 
