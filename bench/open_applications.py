@@ -33,7 +33,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rich.console import Console  # noqa: E402
+from rich.console import Console
 
 CALLS_PER_SECOND = 200
 RECONCILE_AFTER_MINUTES = 7 * 24 * 60  # the catalog's maximum: no status poll during the run
