@@ -30,6 +30,9 @@ from web.pages import PREFIX, STATIC_DIR, PageRoute, home_of, render, safe_next,
 from web.session import LANG_COOKIE, check_csrf, cookie_options, principal_for, sign_in, sign_out
 from web.timebar import time_bar
 
+# What an officer may override (workflows.permit.decisions.OVERRIDABLE: the workflow refuses any other).
+OVERRIDABLE = {s.value for s in (ClearanceStatus.approved, ClearanceStatus.approved_with_conditions,
+                                 ClearanceStatus.rejected, ClearanceStatus.deemed_approved)}
 router = APIRouter(prefix=PREFIX, route_class=PageRoute, include_in_schema=False)
 POLL_SECONDS = 3
 
@@ -154,6 +157,7 @@ def _page_values(request: Request, principal: Principal, view: PermitStatusView)
         "bars": {c.agency: time_bar(c, now) for c in view.clearances},
         "poll_seconds": POLL_SECONDS,
         "open_statuses": {s.value for s in ClearanceStatus if not s.is_final},
+        "overridable_statuses": OVERRIDABLE,
         "form_key": str(uuid.uuid4()),
         "may_act": principal.is_officer or (principal.is_applicant and view.organisation_id == principal.organisation_id),
     }
