@@ -28,6 +28,7 @@ from api.problems import ApiProblem, responses
 from domain.planning import intake_problems, plan_application
 from domain.webhook_urls import webhook_url_problems
 from schemas.contracts import UPDATE_AMEND, UPDATE_ANSWER, UPDATE_CANCEL
+from schemas.application import PermitApplication
 from schemas.decisions import (
     Amendment,
     AmendmentResult,
@@ -93,8 +94,15 @@ async def _update(ctx: ApiContext, application_id: str, name: str, arg: object, 
 async def amend(
     application_id: str, request: Request, ctx: Context, principal: ApplicantOrOfficer, key: IdempotencyKey
 ) -> AmendmentResult:
-    await visible_status(ctx, principal, application_id)
+    await visible_status(ctx, principal, application_id)  # 404 before any body problem
     application = parse_application(await read_body(request))
+    return await amend_application(request, ctx, principal, application_id, application, key)
+
+
+async def amend_application(request: Request, ctx: ApiContext, principal: Principal, application_id: str,
+                            application: PermitApplication, key: str) -> AmendmentResult:
+    """Amend the application as `principal` (the JSON API and the web pages): checked like a submission; audited."""
+    await visible_status(ctx, principal, application_id)
     problems = intake_problems(application, plan_application(application, ctx.rules, ctx.now()), ctx.today())
     problems += await webhook_url_problems(application.applicant.webhook_url,
                                            allow_loopback=ctx.settings.allow_loopback_webhooks)

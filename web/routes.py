@@ -10,6 +10,8 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
+import httpx
+
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -17,7 +19,7 @@ from pydantic import ValidationError
 
 from api import listing, permits
 from api.access import read_model_pool, shown_to, visible_status
-from api.actions import CancelBody, InformationBody, answer_request, cancel_application
+from api.actions import CancelBody, InformationBody, amend_application, answer_request, cancel_application
 from api.officer import DecisionBody, decide_application
 from api.problems import ApiProblem, invalid_body
 from api.context import ApiContext
@@ -159,6 +161,7 @@ def _page_values(request: Request, principal: Principal, view: PermitStatusView)
         "open_statuses": {s.value for s in ClearanceStatus if not s.is_final},
         "overridable_statuses": OVERRIDABLE,
         "form_key": str(uuid.uuid4()),
+        "simulator": simulator_payments(request) is not None,
         "may_act": principal.is_officer or (principal.is_applicant and view.organisation_id == principal.organisation_id),
     }
 
@@ -265,3 +268,81 @@ async def agency_view(request: Request) -> Response:
     page = await listing.list_permits(principal=principal, pool=_pool(request), status=None, agency=None, q=None,
                                       cursor=None, limit=100)
     return render(request, "agency.html", principal=principal, items=page.items)
+
+
+# ---- amend and pay (the applicant, or an officer on its behalf) ----------------------------------
+
+
+def amendment_values(view: PermitStatusView) -> dict:
+    """The amendment form's start: what the status view holds of the current application (its company, title,
+    locations and days); the rest (contact, coordinates, crew, insurance) the applicant gives again."""
+    return {
+        "applicant": {"company": view.applicant_company, "country": "ID"},
+        "production": {"title": view.production_title, "kind": "feature_film"},
+        "locations": [{"name": loc.name, "kind": loc.kind, "address": loc.address, "city": loc.city, "road_use": "none",
+                       "days": [{"date": d.date.isoformat(), "start": d.start.strftime("%H:%M"),
+                                 "end": d.end.strftime("%H:%M")} for d in loc.days]} for loc in view.locations],
+        "insurance": {},
+        "expedite": {"requested": False},
+    }
+
+
+@router.get("/applications/{application_id}/amend", response_class=HTMLResponse)
+async def amend_page(request: Request, application_id: str) -> Response:
+    principal = await signed_in(request, Role.applicant, Role.officer)
+    view = await _view(request, principal, application_id)
+    return render(request, "new_application.html", principal=principal, v=amendment_values(view), errors={},
+                  form_key=str(uuid.uuid4()), amending=view.id)
+
+
+@router.post("/applications/{application_id}/amend", response_class=HTMLResponse)
+async def amend(request: Request, application_id: str) -> Response:
+    principal = await signed_in(request, Role.applicant, Role.officer)
+    form = await _form(request)
+    values = forms.application_values(form)
+    key = _key(form)
+    try:
+        await _view(request, principal, application_id)  # 404 before any field problem
+        application = forms.application_from(values)
+        await amend_application(request, _ctx(request), principal, application_id, application, key)
+    except ApiProblem as problem:
+        if problem.document.status not in (409, 422):
+            raise
+        return render(request, "new_application.html", problem.document.status, principal=principal, v=values,
+                      errors=forms.problem_fields(problem), problem=problem.document, form_key=key,
+                      amending=application_id)
+    return see_other(f"{PREFIX}/applications/{application_id}")
+
+
+def simulator_payments(request: Request) -> str | None:
+    """The local payment simulator's `POST /admin/payments`, when the settings say this is the local stack."""
+    settings = _ctx(request).settings
+    return f"{settings.simulator_url}/admin/payments" if settings.env == "local" else None
+
+
+async def pay_at_simulator(url: str, permit_id: str, amount_idr: int) -> None:
+    """Tell the simulator's bank the applicant paid (it then calls our payment webhook, as a bank would)."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.post(url, json={"permit_id": permit_id, "amount_idr": amount_idr})
+    if response.status_code >= 300:
+        raise ApiProblem(503, "payment simulator refused", f"The simulator answered {response.status_code}: "
+                         f"{response.text[:200]}", kind="simulator-unavailable")
+
+
+@router.post("/applications/{application_id}/pay", response_class=HTMLResponse)
+async def pay(request: Request, application_id: str) -> Response:
+    principal = await signed_in(request, Role.applicant)
+    await _form(request)
+    view = await _view(request, principal, application_id)
+    url = simulator_payments(request)
+    if url is None:
+        raise ApiProblem(404, "no payment simulator", "Payments are made by bank transfer with the reference shown on "
+                         "the application's page.", kind="not-found")
+    if view.fees is None or view.fees.paid_at is not None or view.status.value != "awaiting_payment":
+        raise ApiProblem(409, "nothing to pay", f"Application {application_id} ({view.status.value}) has no fee due.",
+                         kind="nothing-due")
+    try:
+        await pay_at_simulator(url, view.id, view.fees.total_idr)
+    except httpx.HTTPError as err:
+        raise ApiProblem(503, "payment simulator unavailable", f"{err}", kind="simulator-unavailable") from None
+    return see_other(f"{PREFIX}/applications/{application_id}")

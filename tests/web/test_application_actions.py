@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import pytest
 from temporalio.client import Client
 
 from schemas.status import ApplicationStatus, ClearanceStatus, ClearanceView, PermitStatusView
@@ -90,3 +91,73 @@ async def test_the_applicant_sees_none_of_the_officers_actions(pages: Pages, dev
         "csrf_token": csrf_of(page.text), "kind": "override", "agency": "police", "outcome": "approved",
         "reason": "please"})
     assert refused.status_code == 403 and await decisions(dev_client, application_id) == []
+
+
+def flat(data: object, prefix: str = "") -> dict[str, str]:
+    """A JSON body as the form's field names (`locations[0].days[0].date`)."""
+    if isinstance(data, dict):
+        return {k: v for key, value in data.items() for k, v in flat(value, f"{prefix}.{key}" if prefix else key).items()}
+    if isinstance(data, list):
+        return {k: v for i, value in enumerate(data) for k, v in flat(value, f"{prefix}[{i}]").items()}
+    return {prefix: "true" if data is True else "" if data in (None, False) else str(data)}
+
+
+async def updates(client: Client, application_id: str) -> list[str]:
+    return await client.get_workflow_handle(application_id).query("updates", result_type=list[str])
+
+
+async def test_the_applicant_amends_from_a_form_prefilled_from_its_application(pages: Pages, dev_client: Client) -> None:
+    application_id = await submitted(pages, dev_client)
+    await pages.sign_in("applicant")
+    page = await pages.http.get(f"/web/applications/{application_id}")
+    assert f'href="/web/applications/{application_id}/amend"' in page.text
+    form = await pages.http.get(f"/web/applications/{application_id}/amend")
+    assert form.status_code == 200 and 'value="Senja di Kota"' in form.text
+    assert f'action="/web/applications/{application_id}/amend"' in form.text
+
+    body = sample_body()
+    body["locations"][0]["crew_size"] = 60
+    url = f"/web/applications/{application_id}/amend"
+    refused = await pages.http.post(url, data=flat(body))
+    assert refused.status_code == 403 and not any(u.startswith("amend") for u in await updates(dev_client, application_id))
+    bad = {**flat(body), "applicant.email": "not-an-address", "csrf_token": csrf_of(form.text)}
+    invalid = await pages.http.post(url, data=bad)
+    assert invalid.status_code == 422 and 'data-path="applicant.email"' in invalid.text
+    done = await pages.http.post(url, data={**flat(body), "csrf_token": csrf_of(form.text), "form_key": str(uuid.uuid4())})
+    assert done.status_code == 303, done.text
+    assert len([u for u in await updates(dev_client, application_id) if u.startswith("amend")]) == 1
+
+    pages.http.cookies.clear()
+    await pages.sign_in("applicant_b")
+    assert (await pages.http.get(url)).status_code == 404
+
+
+async def test_paying_locally_goes_to_the_simulator_and_shows_the_amount_and_reference(
+    pages: Pages, dev_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from schemas.status import Fees
+    from web import routes
+
+    paid: list[tuple[str, str, int]] = []
+
+    async def simulator(url: str, permit_id: str, amount_idr: int) -> None:
+        paid.append((url, permit_id, amount_idr))
+
+    monkeypatch.setattr(routes, "pay_at_simulator", simulator)
+    fees = Fees(schedule_version="2026.1", total_idr=1_500_000, lines=[])
+    application_id = await submitted(pages, dev_client, status=ApplicationStatus.awaiting_payment, fees=fees)
+    await pages.sign_in("applicant")
+    page = await pages.http.get(f"/web/applications/{application_id}")
+    assert 'id="pay-form"' in page.text and "Rp 1.500.000" in page.text
+    assert f'<code id="payment-reference">{application_id}</code>' in page.text
+
+    url = f"/web/applications/{application_id}/pay"
+    assert (await pages.http.post(url, data={})).status_code == 403 and paid == []
+    done = await pages.http.post(url, data={"csrf_token": csrf_of(page.text)})
+    assert done.status_code == 303 and [p[1:] for p in paid] == [(application_id, 1_500_000)]
+    assert paid[0][0].endswith("/admin/payments")
+
+    pages.http.cookies.clear()
+    await pages.sign_in("officer")
+    officer_page = await pages.http.get(f"/web/applications/{application_id}")
+    assert 'id="pay-form"' not in officer_page.text
