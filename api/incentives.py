@@ -107,13 +107,21 @@ async def apply(request: Request, response: Response, ctx: Context, principal: A
         application = IncentiveApplication.model_validate_json(await read_body(request))
     except ValidationError as exc:
         raise invalid_body(exc, "incentive application") from None
+    accepted = await apply_for_incentive(request, ctx, principal, application, key)
+    response.headers["Location"] = accepted.status_url
+    return accepted
+
+
+async def apply_for_incentive(request: Request, ctx: ApiContext, principal: Principal,
+                              application: IncentiveApplication, key: str) -> IncentiveAccepted:
+    """Start the incentive workflow for `application` (the JSON API and the web pages); audited. The same key (within
+    the organisation) answers the same incentive; with another body, 409."""
     organisation_id = principal.organisation_id or ""
     incentive_id = incentive_id_for_key(key, scope=organisation_id)
     structlog.contextvars.bind_contextvars(application_id=incentive_id)
     body_hash = hashlib.sha256(application.model_dump_json().encode()).hexdigest()
     accepted = IncentiveAccepted(id=incentive_id, status_url=f"{ctx.settings.public_base_url}/v1/incentives/"
                                                             f"{incentive_id}")
-    response.headers["Location"] = accepted.status_url
     existing = await temporal.describe(ctx.temporal, incentive_id)
     if existing is not None:
         stored = await existing.memo_value(MEMO_BODY_HASH, None)

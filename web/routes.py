@@ -41,10 +41,11 @@ POLL_SECONDS = 3
 
 def install(app) -> None:  # noqa: ANN001 - the FastAPI app
     """Mount the pages and their static files on the API's app."""
-    from web import officer_pages  # they use this module's helpers
+    from web import incentive_pages, officer_pages  # they use this module's helpers
 
     app.include_router(router)
     app.include_router(officer_pages.router)
+    app.include_router(incentive_pages.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="web-static")
 
 
