@@ -171,3 +171,26 @@ async def test_a_clerk_sees_only_its_agency_an_applicant_only_its_organisation_a
     assert "security token" in await applicant.content()
     await applicant.screenshot(path=str(screenshots / "csrf-refused.png"))
     assert (await stack.status(application_id))["status"] not in ("withdrawn",)
+
+
+async def test_an_officer_opens_the_committee_and_funds_and_the_sla_page_for_a_chosen_period(
+    local_cookies: None, stack: Stack, browser, screenshots: Path,  # noqa: ANN001, F811
+) -> None:
+    officer = await signed_in_page(browser, stack, token_of(stack.officer))
+    await officer.click('nav a[href="/web/officer/committee"]')
+    await officer.wait_for_url("**/web/officer/committee")
+    for programme in ("location_rebate", "shooting_days_grant", "first_feature_fund"):
+        await officer.locator(f'svg.funds g[data-programme="{programme}"]').wait_for()
+    await officer.screenshot(path=str(screenshots / "officer-committee-funds.png"), full_page=True)
+
+    await officer.click('nav a[href="/web/officer/sla"]')
+    await officer.wait_for_url("**/web/officer/sla")
+    start = (dt.date.today() - dt.timedelta(days=7)).isoformat()
+    await officer.fill("#from", start)
+    await officer.fill("#to", dt.date.today().isoformat())
+    await officer.click("#period-form button[type=submit]")
+    await officer.wait_for_url(f"**/web/officer/sla?from={start}*")
+    assert await officer.locator("#from").input_value() == start
+    await officer.locator('#sla-chart g[data-agency="parks"]').wait_for()
+    await officer.locator('#health g[data-agency="parks"] .outage').wait_for()
+    await officer.screenshot(path=str(screenshots / "officer-sla-period.png"), full_page=True)
