@@ -268,6 +268,12 @@ class Notification(BaseModel):
     webhook_url: str | None = Field(default=None, description="The applicant's webhook, from the application")
 
 
+class Notifications(BaseModel):
+    """The notifications one workflow task sent, for one `notify` activity; each keeps its own idempotency key."""
+
+    items: list[Notification]
+
+
 class ProjectionInput(BaseModel):
     """One projection of an application into the read model: its status view as of event `seq`.
 

@@ -1,9 +1,10 @@
 """Notifications from inside a workflow, the same way for every workflow: sent in the background, drained at the end.
 
-A notification never holds up the application: each runs the `notify` activity in its own task.
-The applicant's (to its webhook, through the outbox) are retried for days, through database
-outages; officer and agency ones are best effort, and a failed one is only logged. A workflow
-waits for `idle()` before it ends or continues as new, whatever way it ends.
+A notification never holds up the application. What a workflow task sends goes out together, as one `notify`
+activity with a list, once the task has settled (each notification keeps its own outbox key). The applicant's
+(to its webhook, through the outbox) are retried for days, through database outages, and so is a list holding
+one; officer and agency ones alone are best effort, and a failed list is only logged. A workflow waits for
+`idle()` before it ends or continues as new, whatever way it ends.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
-    from schemas.contracts import NOTIFY, Notification
+    from schemas.contracts import NOTIFY, Notification, Notifications
     from workflows.policies import (
         APPLICANT_NOTIFY_SCHEDULE_TO_CLOSE,
         NOTIFY_RETRY,
         PERSISTENT_RETRY,
         PURE_TIMEOUT,
     )
+    from workflows.waiting import settled
 
 APPLICANT = "applicant"
 OFFICER = "officer"
@@ -37,36 +39,41 @@ class Notifier:
         self._application_id = application_id
         self._organisation_id = organisation_id
         self._webhook_url = webhook_url
+        self._pending: list[Notification] = []  # sent in this workflow task, not yet given to an activity
         self._tasks: set[asyncio.Task[None]] = set()
 
     def send(self, kind: str, audience: str, detail: str = "", agency: str | None = None) -> None:
-        """Start sending a notification beside the workflow; it never waits for it."""
+        """Queue a notification; it goes out with the others of this workflow task, never waited for."""
         applicant = audience == APPLICANT
-        notification = Notification(
+        self._pending.append(Notification(
             application_id=self._application_id, kind=kind, audience=audience, agency=agency, detail=detail,
             organisation_id=self._organisation_id if applicant else None,
             webhook_url=self._webhook_url if applicant else None,
-        )
-        task = asyncio.create_task(self._deliver(notification))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        ))
+        if len(self._pending) == 1:
+            task = asyncio.create_task(self._deliver_when_settled())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     def idle(self) -> bool:
-        """Whether every notification started has been sent (or given up on)."""
-        return not self._tasks
+        """Whether every notification queued has been sent (or given up on)."""
+        return not self._tasks and not self._pending
 
-    async def _deliver(self, notification: Notification) -> None:
-        applicant = notification.audience == APPLICANT
+    async def _deliver_when_settled(self) -> None:
+        await settled(lambda: len(self._pending))
+        batch, self._pending = self._pending, []
+        applicant = any(n.audience == APPLICANT for n in batch)
+        what = ", ".join(f"{n.kind} to {n.audience}" for n in batch)
         try:
             await workflow.execute_activity(
                 NOTIFY,
-                notification,
+                Notifications(items=batch),
                 start_to_close_timeout=PURE_TIMEOUT,
                 schedule_to_close_timeout=APPLICANT_NOTIFY_SCHEDULE_TO_CLOSE if applicant else None,
                 retry_policy=PERSISTENT_RETRY if applicant else NOTIFY_RETRY,
-                summary=f"{notification.kind} to {notification.audience}",
+                summary=what[:200],
             )
         except ActivityError as err:
             if is_cancelled_exception(err):
                 raise
-            workflow.logger.warning("Notification %s for %s failed", notification.kind, notification.audience)
+            workflow.logger.warning("Notifications failed: %s", what)

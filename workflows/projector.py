@@ -1,7 +1,8 @@
 """The read model's copy of a workflow's view, kept current from inside the workflow, in the background.
 
 Every change of the view bumps the workflow's version; the projector sends the latest view with
-its version to a record activity whenever the version moved (the states in between coalesce).
+its version to a record activity whenever the version moved, once the workflow task that moved it
+has settled (the states in between coalesce, within a task and while a projection is in flight).
 It runs beside the workflow and is never awaited by it: a database outage only delays the read
 model (the activity retries without limit), never the application, which waits for
 `caught_up()` only before it ends. A version the database refuses for good (its data cannot be
@@ -22,6 +23,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_
 with workflow.unsafe.imports_passed_through():
     from schemas.contracts import PROJECTION_REFUSED
     from workflows.policies import PROJECTION_RETRY, PROJECTION_TIMEOUT
+    from workflows.waiting import settled
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -50,6 +52,7 @@ class Projector:
     async def _run(self) -> None:
         while True:
             await workflow.wait_condition(lambda: not self.caught_up())
+            await settled(self._version)  # what this workflow task changes goes in one projection
             version = self._version()
             try:
                 await workflow.execute_activity(

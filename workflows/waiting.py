@@ -19,3 +19,16 @@ async def wait_until(condition: Callable[[], bool], until: dt.datetime, summary:
     except asyncio.TimeoutError:
         return False
     return True
+
+
+async def settled(value: Callable[[], object]) -> None:
+    """Return once the current workflow task has run everything it woke and `value()` stopped changing.
+
+    Costs no command: a condition that always holds is checked only after every ready coroutine has run, so
+    what the signals, updates and steps of this task change is in `value()` when it returns.
+    """
+    while True:
+        seen = value()
+        await workflow.wait_condition(lambda: True)
+        if value() == seen:
+            return

@@ -42,6 +42,7 @@ from schemas.contracts import (
     TREASURY_PAY,
     BusinessDeadlineInput,
     Notification,
+    Notifications,
 )
 from schemas.incentive_api import AuditDecision, AuditReceipt, TreasuryReceipt
 from schemas.incentive_contracts import (
@@ -217,8 +218,8 @@ class FakeParties:
         return calendar.business_deadline(input.start, input.business_days)
 
     @activity.defn(name=NOTIFY)
-    async def notify(self, input: Notification) -> None:
-        self.notifications.append(input)
+    async def notify(self, input: Notifications) -> None:
+        self.notifications.extend(input.items)
 
     @activity.defn(name=RECORD_INCENTIVE)
     async def record(self, input: IncentiveProjectionInput) -> bool:

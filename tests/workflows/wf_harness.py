@@ -65,6 +65,7 @@ from schemas.contracts import (
     IssueDocumentInput,
     IssueDocumentResult,
     Notification,
+    Notifications,
     PermitWorkflowInput,
     PlanInput,
     ProjectionInput,
@@ -261,8 +262,8 @@ class FakeWorld:
         )
 
     @activity.defn(name=NOTIFY)
-    async def notify(self, input: Notification) -> None:
-        self.notifications.append(input)
+    async def notify(self, input: Notifications) -> None:
+        self.notifications.extend(input.items)
 
     # -- the read model (in memory: every snapshot by workflow id and seq) --
 

@@ -241,12 +241,12 @@ class PermitApplicationWorkflow:
                     s.closing = s.closing or Closing(status=ApplicationStatus.withdrawn,
                                                      reason="the application was cancelled")
                     s.phase = await self._close()
-                await workflow.wait_condition(
-                    lambda: self.notifier.idle() and self.linked.idle() and self.projector.caught_up())
+                await workflow.wait_condition(lambda: self.notifier.idle() and self.linked.idle()
+                                              and self.projector.caught_up() and self.app.search.idle())
             raise
         await workflow.wait_condition(
             lambda: workflow.all_handlers_finished() and self.notifier.idle() and self.linked.idle()
-            and self.projector.caught_up()
+            and self.projector.caught_up() and self.app.search.idle()
         )
         workflow.logger.info("Application %s ended %s", s.application_id, s.status.value)
         return self.status()
