@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_ui_port: int = 8233
     task_queue: str = TASK_QUEUE
+    max_cached_workflows: int = Field(
+        default=400, ge=0, description="Workflows a worker keeps in memory between tasks (its memory bound; the rest "
+        "replay from history when they next wake)")
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8080, ge=1, le=65535)
     cookie_secure: bool = Field(default=True, description="Web session cookies are Secure (false: the local stack over http)")

@@ -45,6 +45,7 @@ def build_worker(
     **options,
 ) -> Worker:
     """A worker with every workflow and activity of the permit engine registered (projections need `pool`)."""
+    options.setdefault("max_cached_workflows", settings.max_cached_workflows)
     return Worker(
         client,
         task_queue=settings.task_queue,
