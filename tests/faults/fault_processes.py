@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,6 +21,16 @@ from config.settings import PACKAGED_DATA, Settings
 from tests.servers import quiet_ports
 
 READY_SECONDS = 60
+REPO = Path(__file__).resolve().parents[2]
+SNAPSHOT_IGNORE = shutil.ignore_patterns(".venv", ".git", ".jfc", "tests", "bench", "deploy", "node_modules",
+                                         "__pycache__", "*.egg-info")
+
+
+def code_snapshot(target: Path) -> Path:
+    """A copy of the product's code, which every process of one run imports (it runs from there): a worker started
+    again mid-run runs the code its workflows started with, even while someone edits the working tree."""
+    shutil.copytree(REPO, target, ignore=SNAPSHOT_IGNORE)
+    return target
 
 
 def quick_catalog(target: Path, *, reconcile_after_minutes: float = 0.05) -> Path:
@@ -53,13 +64,15 @@ class Proc:
     log: Path
     process: subprocess.Popen | None = field(default=None, repr=False)
 
+    cwd: Path | None = None
+
     def start(self) -> None:
         assert not self.alive, f"{self.name} is already running"
         with open(self.log, "ab") as out:  # the child keeps its own descriptor
             out.write(f"\n---- start {time.strftime('%H:%M:%S')} ----\n".encode())
             out.flush()
             self.process = subprocess.Popen(self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+                                            start_new_session=True, cwd=self.cwd)
 
     @property
     def alive(self) -> bool:
@@ -153,17 +166,18 @@ class Product:
             agencies_file=root / "agencies.toml", incentives_file=root / "incentives.toml",
             allow_loopback_webhooks=True,
         )
-        jfc = [sys.executable, "-m", "cli.main"]
+        self.code = code_snapshot(root / "code")
+        jfc = [sys.executable, "-m", "cli.main"]  # from the snapshot: `python -m` imports the working folder first
         argv = temporal_server_argv(self.settings, "127.0.0.1", temporal_port) + ["--headless"]
         self.temporal = Proc("temporal", argv, self.env, self.logs / "temporal.log")
-        self.simulator = Proc("simulator", [*jfc, "agencies"], self.env, self.logs / "simulator.log")
-        self.api_proc = Proc("api", [*jfc, "api"], self.env, self.logs / "api.log")
+        self.simulator = Proc("simulator", [*jfc, "agencies"], self.env, self.logs / "simulator.log", cwd=self.code)
+        self.api_proc = Proc("api", [*jfc, "api"], self.env, self.logs / "api.log", cwd=self.code)
         self.workers: dict[str, Proc] = {}
 
     def worker(self, name: str) -> Proc:
         if name not in self.workers:
             self.workers[name] = Proc(name, [sys.executable, "-m", "cli.main", "worker"], self.env,
-                                      self.logs / f"{name}.log")
+                                      self.logs / f"{name}.log", cwd=self.code)
         return self.workers[name]
 
     def start_temporal(self) -> None:

@@ -67,7 +67,7 @@ async def test_applications_survive_every_fault(product, faults_full: bool) -> N
     try:
         script = asyncio.create_task(faults.run())
         await driver.submit_all(plan)
-        await driver.run_until_done(timeout=600 if faults_full else 150)
+        await driver.run_until_done(timeout=900 if faults_full else 300)  # a SIGKILL can cut off a 2-minute activity
         await script
         requests, payments = await check_everything(product, postgres, driver)
     finally:
