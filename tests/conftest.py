@@ -20,6 +20,8 @@ from schemas.contracts import SEARCH_ATTR_NEXT_DEADLINE, SEARCH_ATTR_STATUS
 from workers.codec import EncryptionCodec
 from workers.temporal import data_converter
 
+pytest_plugins = ["tests.fake_dns"]  # the `dns` fixture: a scripted resolver for the webhook URL rule
+
 BIN = Path(sys.executable).parent
 
 

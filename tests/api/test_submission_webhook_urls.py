@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from tests.api.conftest import Api, sample_body
-from tests.fake_dns import FakeDns, dns  # noqa: F401 — the fixture
+from tests.fake_dns import FakeDns
 
 PATH = "applicant.webhook_url"
 

@@ -13,7 +13,7 @@ from domain.webhook_urls import (
     check_webhook_url,
     parse_webhook_url,
 )
-from tests.fake_dns import FakeDns, dns  # noqa: F401 — the fixture
+from tests.fake_dns import FakeDns
 
 REFUSED_AS_WRITTEN = {
     "ftp://hooks.example/jfc": "must be an https URL",

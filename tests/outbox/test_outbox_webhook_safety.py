@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from activities.outbox_relay import OutboxRelay
 from store import outbox
-from tests.fake_dns import FakeDns, dns  # noqa: F401 — the fixture
+from tests.fake_dns import FakeDns
 from tests.servers import serve
 
 
