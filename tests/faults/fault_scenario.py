@@ -152,7 +152,7 @@ class Driver:
                 self.incentive_views[incentive_id] = view
 
     async def pay(self, permit_id: str, amount: int) -> None:
-        """Pay as the bank; a payment the API did not take (it was down) is paid again later."""
+        """Pay once, as the bank; a payment the API did not take at once (it was down) the bank delivers again."""
         try:
             response = await self.http.post(f"{self.product.sim}/admin/payments",
                                              json={"permit_id": permit_id, "amount_idr": amount})
@@ -161,9 +161,8 @@ class Driver:
         if response.status_code != 200:
             return
         self.counts.bank_payments += 1
-        if response.json()["api_status"] == 202:
-            self.paid.add(permit_id)
-        else:
+        self.paid.add(permit_id)
+        if response.json()["api_status"] != 202:
             self.counts.bank_payments_refused += 1
 
     async def apply_for_incentives(self, permit_id: str) -> None:

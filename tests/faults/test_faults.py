@@ -118,6 +118,11 @@ async def check_everything(product: Product, postgres: Postgres, driver: Driver)
         assert set(by_key) == set(expected), (sorted(by_key), sorted(expected))
         assert all(by_key[k]["reference"] == t.reference for k, t in expected.items())
 
+        # one payment per paid permit, taken (a redelivered one counts once, by its payment_id)
+        taken = {r["application_id"]: (r["n"], r["outcomes"]) for r in await pool.fetch(
+            "SELECT application_id, count(*) AS n, array_agg(outcome) AS outcomes FROM payments GROUP BY 1")}
+        assert taken == {i: (1, ["matched"]) for i in driver.paid}, taken
+
         await assert_ledger_adds_up(pool)  # the fund invariant, the entries' audit rows, the audit chain
         verified = await audit.verify(pool)
         assert verified.ok, verified
