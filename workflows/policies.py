@@ -27,7 +27,7 @@ PURE_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1), non_retryable_er
 NOTIFY_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1), maximum_attempts=5)
 # Applicant notifications go into the outbox: retried through a database outage (PERSISTENT_RETRY) for days.
 APPLICANT_NOTIFY_SCHEDULE_TO_CLOSE = timedelta(days=7)
-DOCUMENT_TIMEOUT = timedelta(minutes=2)
+DOCUMENT_TIMEOUT = timedelta(seconds=30)  # a render takes about a second: a killed worker's is retried soon
 # Read-model projections: retried until PostgreSQL takes them (an outage only delays the read model).
 PROJECTION_TIMEOUT = timedelta(seconds=30)
 PROJECTION_RETRY = RetryPolicy(

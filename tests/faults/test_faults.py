@@ -91,7 +91,7 @@ async def check_everything(product: Product, postgres: Postgres, driver: Driver)
         for permit_id, wanted in permits.items():
             await until_equal(lambda i=permit_id: fetch_application(pool, i), wanted)
         for incentive_id, wanted in incentives.items():
-            await until_equal(lambda i=incentive_id: fetch_incentive(pool, i), wanted, known_lag(wanted))
+            await until_equal(lambda i=incentive_id: fetch_incentive(pool, i), wanted)
 
         # one held request per clearance, none twice
         requests = 0
@@ -129,16 +129,6 @@ async def check_everything(product: Product, postgres: Postgres, driver: Driver)
         return requests, len(paid)
     finally:
         await pool.close()
-
-
-def known_lag(view: IncentiveStatusView) -> set[str]:
-    """Fields the read model is known to hold stale for `view` (a bug reported with issue 10, not yet fixed): when
-    photography begins on an incentive that pays nothing then (a shooting-days grant), `IncentiveSteps.photography`
-    clears the deadline without a new version (`touch()`), so the read model keeps the reservation's expiry as
-    next_deadline while the workflow shows none. Every other field must match."""
-    if view.programme == "shooting_days_grant" and view.status == "awaiting_photography" and view.next_deadline is None:
-        return {"next_deadline"}
-    return set()
 
 
 async def until_equal(fetch, wanted, forgive: set[str] = frozenset(), timeout: float = 30.0) -> None:

@@ -6,6 +6,7 @@ Rp 1,000,000,000 post-production, within its half) reserves Rp 2,000,000,000; th
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import os
@@ -335,7 +336,17 @@ async def test_a_shooting_days_grant_is_paid_once_on_a_short_report(time_env, ta
         view = await run.until(lambda v: v.status == IncentiveStatus.awaiting_photography, "reserved")
         assert view.estimated_idr == view.reserved_idr == 200_000_000  # 7+ days
         assert [(t.n, t.amount_idr) for t in view.tranches] == [(1, 200_000_000)]
+        assert view.next_deadline is not None  # the reservation's expiry
         await run.permit_says(PermitEventKind.photography_started)
+        await run.until(lambda v: v.next_deadline is None, "photography began")
+
+        async def projected() -> IncentiveStatusView:  # the read model follows, though nothing is paid yet
+            return run.parties.projections[max(run.parties.projections)]
+        for _ in range(50):
+            if (await projected()).next_deadline is None:
+                break
+            await asyncio.sleep(0.1)
+        assert (await projected()).next_deadline is None
         await run.permit_says(PermitEventKind.photography_ended, "completed")
         await run.until(lambda v: v.status == IncentiveStatus.claim_due, "report due")
         assert run.parties.payments == {}  # nothing is paid before the report

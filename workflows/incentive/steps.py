@@ -82,6 +82,7 @@ class Steps:
         if self.incentive.interrupted():
             return self.incentive.after_interrupt()
         s.deadline = None
+        self.incentive.touch()  # the view changed even when no tranche is paid now (a grant waits for its report)
         for tranche in s.tranches:
             if tranche.milestone == PHOTOGRAPHY_START and tranche.status != TrancheStatus.paid:
                 await self.money.pay(tranche)
@@ -115,6 +116,7 @@ class Steps:
             return self.incentive.after_interrupt()
         s.claim = s.claims.pop(0).claim
         s.deadline = None
+        self.incentive.touch()
         return Phase.audit if self.incentive.programme == Programme.location_rebate else Phase.settle
 
     async def _milestones(self) -> Phase:
@@ -247,8 +249,8 @@ class Steps:
         """Ends without completing: the unpaid reservation goes back to the fund (the saga's compensation)."""
         s = self.s
         assert s.closing is not None
-        self.incentive.set_status(s.closing.status, s.closing.reason)
         s.deadline = None
+        self.incentive.set_status(s.closing.status, s.closing.reason)
         if s.holds_money:
             await self.money.release(f"{s.closing.status.value}: {s.closing.reason}", step="release:closing")
         self.notifier.send(f"incentive_{s.closing.status.value}", APPLICANT, s.closing.reason)
