@@ -18,16 +18,7 @@ from schemas.contracts import (
     RECORD_APPLICATION,
     ProjectionInput,
 )
-
-# What an unreachable, restarting or closed database raises: an outage, never the projection's fault.
-DATABASE_DOWN: tuple[type[BaseException], ...] = (
-    OSError,  # refused, reset, no socket file, timeouts (TimeoutError is an OSError)
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,  # "pool is closed", "connection is closed"
-    asyncpg.exceptions.OperatorInterventionError,  # 57P01 admin shutdown, 57P03 cannot connect now
-    asyncpg.exceptions.InsufficientResourcesError,  # 53xxx too many connections, disk full
-)
-
+from store.pool import DATABASE_DOWN
 
 # What PostgreSQL refuses for good: data it cannot store (22xxx, e.g. a NUL) or a violated constraint (23xxx).
 # Retrying cannot help; the refusal is noted for operators and the workflow goes on without waiting for it.

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from schemas.problems import Problem, ProblemDocument
+from store.pool import DATABASE_DOWN
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 BODY_PATH = "(body)"  # the path of a problem with the body as a whole (not JSON, not an object)
@@ -168,6 +169,16 @@ class ProblemMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except DATABASE_DOWN as err:
+            log.warning("database unavailable", method=scope.get("method"), path=scope.get("path"),
+                        error=type(err).__name__)
+            if started:
+                raise
+            response = problem_response(ProblemDocument(
+                type=f"{TYPE_PREFIX}database-unavailable", title="database unavailable", status=503,
+                detail="The commission's database does not answer right now; try again in a minute (sent again "
+                "with the same Idempotency-Key, a request acts once)."), headers={"Retry-After": "30"})
+            await response(scope, receive, send)
         except Exception:
             log.exception("unexpected error", method=scope.get("method"), path=scope.get("path"))
             if started:

@@ -11,6 +11,15 @@ import asyncpg
 
 from store.migrate import migrate
 
+# What an unreachable, restarting or closed database raises: an outage, never the caller's fault.
+DATABASE_DOWN: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, no socket file, timeouts (TimeoutError is an OSError)
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,  # "pool is closed", "connection is closed"
+    asyncpg.exceptions.OperatorInterventionError,  # 57P01 admin shutdown, 57P03 cannot connect now
+    asyncpg.exceptions.InsufficientResourcesError,  # 53xxx too many connections, disk full
+)
+
 CONNECT_TIMEOUT = 10.0
 
 
