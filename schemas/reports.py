@@ -30,6 +30,7 @@ class AgencySla(BaseModel):
     outage_minutes: float = Field(
         description="Minutes the agency could not be reached within the window (overlapping episodes counted once)"
     )
+    outages: int = Field(default=0, description="Outages seen within the window (overlapping episodes merged)")
 
 
 class BreachRow(BaseModel):

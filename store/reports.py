@@ -68,7 +68,7 @@ WITH clipped AS (
            count(*) FILTER (WHERE reach IS NULL OR reach < s) OVER (PARTITION BY agency ORDER BY s, e) AS island
     FROM ordered
 )
-SELECT agency, sum(extract(epoch FROM span_end - span_start)) / 60 AS minutes
+SELECT agency, sum(extract(epoch FROM span_end - span_start)) / 60 AS minutes, count(*) AS episodes
 FROM (SELECT agency, island, min(s) AS span_start, max(e) AS span_end FROM islands GROUP BY agency, island) merged
 GROUP BY agency
 """
@@ -105,6 +105,7 @@ async def agency_sla(
         if row["turnaround"] >= 0 and row["decided"]:
             histograms[row["agency"]][row["turnaround"]] = row["decided"]
     minutes = {row["agency"]: float(row["minutes"]) for row in outages}
+    episodes = {row["agency"]: int(row["episodes"]) for row in outages}
     known = [code.value for code in AgencyCode]
     others = sorted((set(counters) | set(minutes)) - set(known))
     return [
@@ -114,6 +115,7 @@ async def agency_sla(
             median_turnaround_business_days=percentile_cont(histograms[agency], 0.5),
             p90_turnaround_business_days=percentile_cont(histograms[agency], 0.9),
             outage_minutes=round(minutes.get(agency, 0.0), 3),
+            outages=episodes.get(agency, 0),
         )
         for agency in known + others
     ]

@@ -81,11 +81,12 @@ async def test_figures_per_agency_over_a_window(pool: asyncpg.Pool) -> None:
         # 00:00-02:00 on 1 October (two episodes merged, clipped at the window's start) = 120,
         # 10:00-10:45 on 7 October (nested and touching episodes) = 45, the open one until 16 Oct 00:00 = 60
         "outage_minutes": 225.0,
+        "outages": 3,
     }
     police = by_agency(rows)["police"]
     assert (police.requests, police.decided, police.met, police.breached, police.open) == (1, 1, 1, 0, 0)
     assert (police.median_turnaround_business_days, police.p90_turnaround_business_days) == (3.0, 3.0)
-    assert police.outage_minutes == 0.0  # its outage began after the window
+    assert (police.outage_minutes, police.outages) == (0.0, 0)  # its outage began after the window
     fire = by_agency(rows)["fire"]
     assert (fire.requests, fire.median_turnaround_business_days, fire.outage_minutes) == (0, None, 0.0)
 

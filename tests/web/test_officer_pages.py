@@ -84,9 +84,15 @@ async def test_the_committee_and_funds_are_for_staff_and_auditors_do_not_vote(pa
 
 
 async def test_the_sla_page_takes_a_period_and_shows_each_agency_its_health_and_open_breaches(pages: Pages) -> None:
+    from tests.reports.report_samples import add_application, add_outage, jkt
+
+    await add_application(pages.pool, "PRM-HEALTH0001", submitted_at=jkt(2026, 2, 1, 9), agencies=("district",))
+    await add_outage(pages.pool, "PRM-HEALTH0001", "district", 0, jkt(2026, 2, 2, 10), jkt(2026, 2, 2, 10, 30))
     await pages.sign_in("officer")
     page = await pages.http.get("/web/officer/sla?from=2026-01-01&to=2026-03-31")
     assert page.status_code == 200
+    district = page.text.split('data-agency="district"')[-1].split("</g>")[0]  # its health row
+    assert "30.0" in district and "1 gangguan" in district  # the pages speak Indonesian unless told otherwise
     assert 'value="2026-01-01"' in page.text and 'value="2026-03-31"' in page.text
     assert 'id="sla-chart"' in page.text and 'data-agency="parks"' in page.text and "min" in page.text
     assert 'id="health"' in page.text and ('id="breaches"' in page.text or 'id="no-breaches"' in page.text)
