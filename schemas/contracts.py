@@ -111,6 +111,15 @@ class RoutedAgency(BaseModel):
     reasons: list[str] = Field(description="Why the rule set routes to this agency, human readable")
 
 
+class WorkingCalendar(BaseModel):
+    """Jakarta's non-working weekdays (holidays, cuti bersama) from `first` to `last`, as recorded once by the plan
+    activity, so workflows count business days in their own code and replay the same (weekends are always off)."""
+
+    first: dt.date
+    last: dt.date
+    non_working: list[dt.date] = Field(default_factory=list)
+
+
 class ApplicationPlan(BaseModel):
     rule_set: str
     agencies: list[RoutedAgency]
@@ -120,6 +129,9 @@ class ApplicationPlan(BaseModel):
     fees: Fees
     information_reply_business_days: int
     payment_business_days: int
+    calendar: WorkingCalendar | None = Field(
+        default=None, description="Non-working dates from submission to well past the last shoot day; None: ask the "
+                                  "deadline activities")
 
 
 class SlaDeadlines(BaseModel):
@@ -171,6 +183,8 @@ class ClearanceWorkflowInput(BaseModel):
     revision: int
     request: ClearanceRequest
     information_reply_business_days: int = 10
+    calendar: WorkingCalendar | None = Field(
+        default=None, description="The plan's calendar, to count business days in the workflow; None: ask activities")
     parent_workflow_id: str
     organisation_id: str | None = Field(default=None, description="The applicant organisation, for its notifications")
     applicant_webhook_url: str | None = Field(default=None, description="Where applicant notifications go")

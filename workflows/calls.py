@@ -1,6 +1,7 @@
 """The activities the workflows call, one function each, with their timeouts and retry policies.
 
-Deadlines, planning and documents are pure or idempotent and retried until they succeed (a
+Deadlines are counted here, in workflow code, against the calendar the plan recorded (`WorkingCalendar`); only a
+count that leaves its range (or a workflow without one) asks the deadline activities. Planning and documents are pure or idempotent and retried until they succeed (a
 refusal of their input excepted). A submission or a status poll is one attempt: the clearance
 workflow decides on its own timers when to try again. Answers and withdrawals retry for days.
 """
@@ -11,6 +12,7 @@ import datetime as dt
 
 from temporalio import workflow
 
+from domain import calendar as days
 from schemas.agency_api import ClearanceRequest
 from schemas.application import PermitApplication
 from schemas.catalog import Agency
@@ -37,6 +39,7 @@ from schemas.contracts import (
     SlaDeadlinesInput,
     SubmitClearanceInput,
     SubmitClearanceResult,
+    WorkingCalendar,
 )
 from workflows.policies import (
     AGENCY_CALL_TIMEOUT,
@@ -56,15 +59,28 @@ async def plan(application: PermitApplication, submitted_at: dt.datetime) -> App
     )
 
 
-async def business_deadline(start: dt.datetime, business_days: int) -> dt.datetime:
+async def business_deadline(start: dt.datetime, business_days: int,
+                            calendar: WorkingCalendar | None = None) -> dt.datetime:
     """16:00 Asia/Jakarta on the Nth business day after `start`."""
+    if calendar is not None:
+        try:
+            return days.business_deadline(start, business_days, days.in_calendar(calendar))
+        except days.OutsideCalendar:
+            pass
     return await workflow.execute_activity(
         COMPUTE_BUSINESS_DEADLINE, BusinessDeadlineInput(start=start, business_days=business_days),
         result_type=dt.datetime, start_to_close_timeout=PURE_TIMEOUT, retry_policy=PURE_RETRY,
     )
 
 
-async def sla_deadlines(accepted_at: dt.datetime, agency: Agency, paused_business_days: int) -> SlaDeadlines:
+async def sla_deadlines(accepted_at: dt.datetime, agency: Agency, paused_business_days: int,
+                        calendar: WorkingCalendar | None = None) -> SlaDeadlines:
+    if calendar is not None:
+        try:
+            return days.sla_deadlines(accepted_at, agency.sla_days, agency.grace_days, paused_business_days,
+                                      days.in_calendar(calendar))
+        except days.OutsideCalendar:
+            pass
     return await workflow.execute_activity(
         COMPUTE_SLA_DEADLINES,
         SlaDeadlinesInput(accepted_at=accepted_at, sla_days=agency.sla_days, grace_days=agency.grace_days,
@@ -73,7 +89,13 @@ async def sla_deadlines(accepted_at: dt.datetime, agency: Agency, paused_busines
     )
 
 
-async def business_days_between(start: dt.datetime, end: dt.datetime) -> int:
+async def business_days_between(start: dt.datetime, end: dt.datetime,
+                                calendar: WorkingCalendar | None = None) -> int:
+    if calendar is not None:
+        try:
+            return days.business_days_between(start, end, days.in_calendar(calendar))
+        except days.OutsideCalendar:
+            pass
     return await workflow.execute_activity(
         BUSINESS_DAYS_BETWEEN, BusinessDaysBetweenInput(start=start, end=end),
         result_type=int, start_to_close_timeout=PURE_TIMEOUT, retry_policy=PURE_RETRY,

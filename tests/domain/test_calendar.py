@@ -11,12 +11,15 @@ import pytest
 
 from domain.calendar import (
     JAKARTA,
+    OutsideCalendar,
     add_business_days,
     business_days_between,
     business_deadline,
     is_business_day,
     jakarta_date,
     sla_deadlines,
+    in_calendar,
+    working_calendar,
 )
 
 UTC = timezone.utc
@@ -181,3 +184,39 @@ def test_business_days_between():
 def test_business_days_between_inverts_business_deadline(accepted):
     for n in range(0, 12):
         assert business_days_between(accepted, business_deadline(accepted, n)) == n
+
+
+# ---- the same counts against a recorded calendar (what workflows use) -------------------------------
+
+RECORDED = working_calendar(date(2026, 1, 1), date(2027, 12, 31))
+
+# Around Lebaran 2026 (20-21 March, cuti bersama 18-24 March), Christmas 2026 and Lebaran 2027 (about 10 March).
+SAMPLES = [jkt(2026, 3, d) for d in (13, 16, 17, 18, 19, 20, 23, 24, 25)] + [
+    jkt(2026, 12, d) for d in (18, 21, 22, 23, 24, 25, 28, 29, 31)] + [jkt(2027, 3, d) for d in (1, 5, 8, 9, 12)]
+
+
+@pytest.mark.parametrize("accepted", SAMPLES, ids=lambda d: d.date().isoformat())
+def test_recorded_calendar_gives_the_deadlines_of_the_holiday_data(accepted):
+    recorded = in_calendar(RECORDED)
+    for sla, grace, paused in [(1, 0, 0), (3, 5, 0), (5, 5, 2), (14, 5, 0)]:
+        assert sla_deadlines(accepted, sla, grace, paused, recorded) == sla_deadlines(accepted, sla, grace, paused)
+    for n in (0, 1, 5, 10):
+        assert business_deadline(accepted, n, recorded) == business_deadline(accepted, n)
+    later = accepted + timedelta(days=17)
+    assert business_days_between(accepted, later, recorded) == business_days_between(accepted, later)
+
+
+def test_recorded_calendar_holds_the_holidays_and_cuti_bersama_on_weekdays_only():
+    assert date(2026, 12, 25) in RECORDED.non_working  # Christmas (a Friday)
+    assert all(d.weekday() < 5 for d in RECORDED.non_working)
+    assert [d for d in RECORDED.non_working if d.year == 2026] == [
+        d for d in (date(2026, 1, 1) + timedelta(days=i) for i in range(365)) if d.weekday() < 5 and not is_business_day(d)]
+
+
+def test_a_count_leaving_the_recorded_range_says_so():
+    short = in_calendar(working_calendar(date(2026, 12, 1), date(2026, 12, 31)))
+    assert business_deadline(jkt(2026, 12, 1), 5, short) == business_deadline(jkt(2026, 12, 1), 5)
+    with pytest.raises(OutsideCalendar):
+        business_deadline(jkt(2026, 12, 22), 10, short)  # runs into January
+    with pytest.raises(OutsideCalendar):
+        business_deadline(jkt(2026, 11, 27), 1, short)  # starts before the range

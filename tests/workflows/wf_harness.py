@@ -28,6 +28,7 @@ from temporalio.worker import (
 )
 
 from activities.parties import outage
+from activities.planning import plan_calendar
 from domain import calendar
 from schemas.agency_api import AgencyRequestState, AgencyRequestStatus
 from schemas.application import (
@@ -177,6 +178,7 @@ class FakeWorld:
     withdraw_attempts: dict[str, int] = field(default_factory=dict)  # every DELETE tried, by request key
     deletes: dict[str, int] = field(default_factory=dict)  # DELETEs that reached the agency, by request key
     planner: Callable[[PlanInput], ApplicationPlan] | None = None  # plans by the application (amendments)
+    plan_without_calendar: bool = False  # the plan records no calendar: deadlines come from the deadline activities
     answers: list[InformationAnswerInput] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
     issued: list[IssueDocumentInput] = field(default_factory=list)
@@ -249,7 +251,10 @@ class FakeWorld:
 
     @activity.defn(name=PLAN_APPLICATION)
     async def plan_application(self, input: PlanInput) -> ApplicationPlan:
-        return self.planner(input) if self.planner is not None else self.plan
+        plan = self.planner(input) if self.planner is not None else self.plan
+        # The real activity's calendar, unless the test's plan has one (or none on purpose: `calendar=None` kept)
+        return plan if plan.calendar is not None or self.plan_without_calendar else plan.model_copy(
+            update={"calendar": plan_calendar(input)})
 
     @activity.defn(name=ISSUE_PERMIT_DOCUMENT)
     async def issue(self, input: IssueDocumentInput) -> IssueDocumentResult:

@@ -11,6 +11,7 @@ parent hears of every change but the attempt counters of an outage; a long wait 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 from temporalio import workflow
@@ -36,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.clearance.progress import Step
     from workflows.notifier import APPLICANT, OFFICER, Notifier, agency_audience
     from workflows.policies import OUTAGE_MAX_BACKOFF, REFUSALS
-    from workflows.waiting import wait_until
+    from workflows.waiting import settled, wait_until
 
 # Every round of an outage or of polling adds history: past this length (or when the server suggests it)
 # the clearance continues as new between two steps, carrying its whole progress.
@@ -55,6 +56,9 @@ class AgencyClearanceWorkflow:
         )
         self.notifier = Notifier(input.application_id, input.organisation_id, input.applicant_webhook_url)
         self.withdrawing = False  # cancelled: the parent hears of the withdrawal by signal, never by the result
+        self._changes = 0  # bumped by every `_publish`: the view may have changed
+        self._publishing: asyncio.Task[None] | None = None  # a publication waiting for its workflow task to settle
+        self._signals_in_flight = 0
 
     # ---- messages -------------------------------------------------------------------
 
@@ -107,10 +111,14 @@ class AgencyClearanceWorkflow:
             if is_cancelled_exception(err) and workflow.cancellation_reason() is not None:
                 self.withdrawing = True
                 await self._withdraw()
-                await workflow.wait_condition(self.notifier.idle)
+                await workflow.wait_condition(self._idle)
             raise
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self.notifier.idle())
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._idle())
         return ClearanceResult(view=self.p.view)
+
+    def _idle(self) -> bool:
+        """Nothing left to send: no notification, no view for the parent."""
+        return self.notifier.idle() and self._publishing is None and not self._signals_in_flight
 
     def _history_too_long(self) -> bool:
         info = workflow.info()
@@ -122,7 +130,7 @@ class AgencyClearanceWorkflow:
 
         The parent's child handle and signals by workflow id follow the new run; an outage episode goes on.
         """
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self.notifier.idle())
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._idle())
         workflow.logger.info("Clearance %s continues as new after %d events", self.p.view.agency,
                              workflow.info().get_current_history_length())
         workflow.continue_as_new(self.input.model_copy(update={"carried_state": self.p}))
@@ -158,7 +166,7 @@ class AgencyClearanceWorkflow:
         v.reason = f"the agency refused the request: {message}"
         workflow.logger.warning("Agency %s refused request %s", v.agency, self.input.request.request_key)
         self.notifier.send("agency_refused", OFFICER, v.reason, agency=v.agency)
-        await self._publish()
+        self._publish()
 
     async def _await_officer(self) -> None:
         await workflow.wait_condition(lambda: bool(self.p.officer_inbox))
@@ -185,7 +193,7 @@ class AgencyClearanceWorkflow:
             v.reason = f"{v.reason}; {said}"
             workflow.logger.warning("Agency %s asked for a Retry-After of %s s", v.agency, asked.total_seconds())
             self.notifier.send("agency_retry_after_capped", OFFICER, said, agency=v.agency)
-        await self._publish()
+        self._publish()
         return delay
 
     async def _accepted(self, reference: str) -> None:
@@ -196,13 +204,14 @@ class AgencyClearanceWorkflow:
         v.reference, v.accepted_at, v.status, v.reason = reference, now, ClearanceStatus.submitted, None
         await self._set_deadlines()
         self._schedule_poll(first=True)
-        await self._publish()
+        self._publish()
 
     async def _set_deadlines(self) -> None:
         """(Re)compute reminder, due and final deadlines from acceptance plus paused business days."""
         p, v = self.p, self.p.view
         assert v.accepted_at is not None
-        d = await calls.sla_deadlines(v.accepted_at, self.input.agency, p.paused_business_days)
+        d = await calls.sla_deadlines(v.accepted_at, self.input.agency, p.paused_business_days,
+                                   self.input.calendar)
         now = workflow.now()
         p.deadlines = d
         v.due_at, v.final_deadline_at, v.sla = d.due_at, d.final_at, rules.sla_by_time(d, now)
@@ -257,7 +266,7 @@ class AgencyClearanceWorkflow:
                 self.notifier.send("officer_decision_needed", OFFICER, f"{v.agency}: silent past its final deadline",
                                    agency=v.agency)
         if due.remind or due.breach or due.silence:
-            await self._publish()
+            self._publish()
 
     def _schedule_poll(self, *, first: bool = False) -> None:
         p = self.p
@@ -324,7 +333,7 @@ class AgencyClearanceWorkflow:
                                agency=view.agency)
         self.p.view = view
         workflow.logger.info("Clearance %s decided: %s", view.agency, view.status.value)
-        await self._publish()
+        self._publish()
 
     # ---- information requests -----------------------------------------------------------
 
@@ -336,9 +345,10 @@ class AgencyClearanceWorkflow:
         v.sla = SlaState.paused if v.accepted_at is not None else v.sla
         v.reason = question or "the agency needs more information"
         p.info_requested_at = now
-        v.information_deadline_at = await calls.business_deadline(now, self.input.information_reply_business_days)
+        v.information_deadline_at = await calls.business_deadline(now, self.input.information_reply_business_days,
+                                                                  self.input.calendar)
         self.notifier.send("information_required", APPLICANT, f"{v.agency}: request {request_id}", agency=v.agency)
-        await self._publish()
+        self._publish()
 
     async def _await_answer(self) -> None:
         """Wait for the answer (or any decision); none by the deadline: the request lapses."""
@@ -366,7 +376,8 @@ class AgencyClearanceWorkflow:
                 v.needs_officer = True
                 self.notifier.send("answer_not_delivered", OFFICER, f"{v.agency}: {err.cause or err}", agency=v.agency)
         assert p.info_requested_at is not None
-        p.paused_business_days += await calls.business_days_between(p.info_requested_at, workflow.now())
+        p.paused_business_days += await calls.business_days_between(p.info_requested_at, workflow.now(),
+                                                                 self.input.calendar)
         p.info_requested_at = None
         v.information_request_id = v.information_deadline_at = v.reason = None
         if v.accepted_at is not None:
@@ -375,7 +386,7 @@ class AgencyClearanceWorkflow:
             self._schedule_poll(first=True)  # the agency decides afresh: hear of it soon again
         else:  # an officer's question about a refused request: submit again
             v.status, v.needs_officer, p.refused = ClearanceStatus.submitting, False, False
-        await self._publish()
+        self._publish()
 
     async def _lapse(self) -> None:
         """No answer in time: the clearance ends still waiting on the applicant; the parent lapses the application."""
@@ -384,7 +395,7 @@ class AgencyClearanceWorkflow:
         v.reason = f"lapsed: no answer within {self.input.information_reply_business_days} business days"
         if v.reference is not None:
             await self._withdraw_at_agency()
-        await self._publish()
+        self._publish()
 
     # ---- cancellation ------------------------------------------------------------------------
 
@@ -400,7 +411,7 @@ class AgencyClearanceWorkflow:
             v.reason = "withdrawn before the agency accepted the request"
         v.status, v.needs_officer = ClearanceStatus.withdrawn, False
         v.information_request_id = v.information_deadline_at = None  # decided_at stays empty: never decided
-        await self._publish()
+        self._publish()
 
     async def _withdraw_at_agency(self) -> None:
         v = self.p.view
@@ -419,21 +430,33 @@ class AgencyClearanceWorkflow:
         return (progress.step(self.p) is Step.done and not self.withdrawing and self.notifier.idle()
                 and workflow.all_handlers_finished())
 
-    async def _publish(self) -> None:
-        """Tell the parent the view changed (not for another failed attempt of an outage; a closed parent is fine).
+    def _publish(self) -> None:
+        """The view may have changed: the parent hears of it once the current workflow task has settled."""
+        self._changes += 1
+        if self._publishing is None:
+            self._publishing = asyncio.create_task(self._publish_when_settled())
+
+    async def _publish_when_settled(self) -> None:
+        """Signal the parent the view this workflow task ends with (not for another failed attempt of an outage; a
+        closed parent is fine): the views a task passes through (accepted, then decided) never reach history.
 
         A final view the run returns in this very workflow task (nothing left to send, no handler running) is not
         signalled: the parent takes it from the result, a signal and two workflow tasks sooner.
         """
+        await settled(lambda: self._changes)
+        self._publishing = None
         view = self.p.view
         if not progress.worth_telling(self.p.published, view):
             return
         self.p.published = view.model_copy(deep=True)
         if self._returns_now():
             return
+        self._signals_in_flight += 1
         try:
             await workflow.get_external_workflow_handle(self.input.parent_workflow_id).signal(
                 SIGNAL_CLEARANCE_CHANGED, self.p.published
             )
         except Exception:  # noqa: BLE001 — the parent may have closed; the result still carries the view
             workflow.logger.info("Could not signal parent %s", self.input.parent_workflow_id)
+        finally:
+            self._signals_in_flight -= 1

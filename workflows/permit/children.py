@@ -68,7 +68,7 @@ class ClearanceWorkflows:
                 ClearanceWorkflowInput(
                     application_id=s.application_id, agency=clearance.routed.agency, revision=clearance.revision,
                     request=clearance_request(s.input, clearance.routed, clearance.id, clearance.revision),
-                    information_reply_business_days=s.plan.information_reply_business_days,
+                    information_reply_business_days=s.plan.information_reply_business_days, calendar=s.plan.calendar,
                     parent_workflow_id=workflow.info().workflow_id, organisation_id=s.input.organisation_id,
                     applicant_webhook_url=s.input.application.applicant.webhook_url,
                 ),

@@ -318,7 +318,8 @@ class PermitApplicationWorkflow:
         if app.due() == 0:
             self._refunds_due(app.refund_waiting(RefundReason.already_paid, "nothing was due"))
             return Phase.issue
-        s.payment_deadline = deadline = await calls.business_deadline(workflow.now(), s.plan.payment_business_days)
+        s.payment_deadline = deadline = await calls.business_deadline(
+            workflow.now(), s.plan.payment_business_days, s.plan.calendar)
         app.set_status(ApplicationStatus.awaiting_payment, f"{app.due()} IDR due by {deadline.isoformat()}")
         self.notifier.send("payment_due", APPLICANT, f"{app.due()} IDR by {deadline.isoformat()}")
         while True:
