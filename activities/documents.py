@@ -16,8 +16,10 @@ import hashlib
 import io
 import os
 import tempfile
+import threading
 import unicodedata
 from collections.abc import Iterable
+from copy import copy
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -26,13 +28,24 @@ import segno
 from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.enums import TextMode
+from fpdf.fonts import SubsetMap, TTFFont
 from temporalio import activity
 
 from activities.errors import invalid_input
 from domain.ids import permit_number
 from domain.jakarta import JAKARTA
-from schemas.contracts import ISSUE_PERMIT_DOCUMENT, IssueDocumentInput, IssueDocumentResult
-from schemas.status import ClearanceView, Fees, IssuedRevision, PermitInfo, PermitStatusView
+from schemas.contracts import (
+    ISSUE_PERMIT_DOCUMENT,
+    IssueDocumentInput,
+    IssueDocumentResult,
+)
+from schemas.status import (
+    ClearanceView,
+    Fees,
+    IssuedRevision,
+    PermitInfo,
+    PermitStatusView,
+)
 
 FONT = "wqy-microhei"
 FONT_PACKAGE, FONT_FILE = "paperang_p2_fonts_cjk", "fonts/wqy-microhei.ttc"  # face 0: the proportional one
@@ -102,6 +115,43 @@ def _font_characters() -> frozenset[int]:
         return frozenset(font.getBestCmap())
     finally:
         font.close()
+
+
+_FONT_LOCK = threading.Lock()  # documents render in worker threads (`asyncio.to_thread`)
+
+
+@cache
+def _font_bytes() -> bytes:
+    """The document font file, read once per process."""
+    return font_path().read_bytes()
+
+
+@cache
+def _parsed_font() -> TTFFont:
+    """The document font as fpdf2 parses it (metrics of every glyph: about 0.2 s for this font), once per process.
+    Documents never use it directly: each takes a `_document_font` made from it."""
+    return TTFFont(FPDF(), font_path(), FONT, "", collection_font_number=0)
+
+
+def _document_font(pdf: FPDF) -> TTFFont:
+    """The document font for `pdf`, as `pdf.add_font` would make it, without parsing the font again: the
+    parsed metrics are shared (read-only); the glyphs this document uses, its font descriptor and the font object
+    fontTools subsets in place when the PDF is written are its own, the last opened lazily from memory."""
+    with _FONT_LOCK:
+        parsed = _parsed_font()
+    font = TTFFont.__new__(TTFFont)
+    for name in TTFFont.__slots__:
+        if hasattr(parsed, name):
+            setattr(font, name, getattr(parsed, name))
+    font.i = len(pdf.fonts) + 1
+    font.cw = copy(parsed.cw)  # a defaultdict that grows on lookups of missing characters
+    font.desc = copy(parsed.desc)  # writing the PDF names it and attaches the embedded font to it
+    font.missing_glyphs = []
+    font.biggest_size_pt = 0
+    font._hbfont = None
+    font.ttfont = TTFont(io.BytesIO(_font_bytes()), recalcTimestamp=False, fontNumber=0, lazy=True)
+    font.subset = SubsetMap(font)
+    return font
 
 
 def printable(text: str) -> str:
@@ -196,7 +246,7 @@ class BilingualPdf(FPDF):
     def __init__(self, number: str, issued_at: dt.datetime, title: str) -> None:
         super().__init__(format="A4")
         self.number = number
-        self.add_font(FONT, "", str(font_path()), collection_font_number=0)
+        self.fonts[FONT] = _document_font(self)  # what `self.add_font(FONT, "", font_path())` makes, parsed once
         self.set_auto_page_break(auto=True, margin=15)
         self.set_creation_date(issued_at)
         self.set_title(printable(title))
