@@ -11,7 +11,6 @@ parent hears of every change but the attempt counters of an outage; a long wait 
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 from temporalio import workflow
@@ -22,7 +21,6 @@ with workflow.unsafe.imports_passed_through():
         CLEARANCE_WORKFLOW,
         QUERY_VIEW,
         SIGNAL_AGENCY_DECISION,
-        SIGNAL_CLEARANCE_CHANGED,
         SIGNAL_INFORMATION_ANSWER,
         SIGNAL_OFFICER_DECISION,
         ClearanceProgress,
@@ -34,10 +32,11 @@ with workflow.unsafe.imports_passed_through():
     from schemas.status import ClearanceStatus, ClearanceView, SlaState
     from workflows import calls, rules
     from workflows.clearance import progress
+    from workflows.clearance.parent import ParentLink
     from workflows.clearance.progress import Step
     from workflows.notifier import APPLICANT, OFFICER, Notifier, agency_audience
     from workflows.policies import OUTAGE_MAX_BACKOFF, REFUSALS
-    from workflows.waiting import settled, wait_until
+    from workflows.waiting import wait_until
 
 # Every round of an outage or of polling adds history: past this length (or when the server suggests it)
 # the clearance continues as new between two steps, carrying its whole progress.
@@ -56,9 +55,7 @@ class AgencyClearanceWorkflow:
         )
         self.notifier = Notifier(input.application_id, input.organisation_id, input.applicant_webhook_url)
         self.withdrawing = False  # cancelled: the parent hears of the withdrawal by signal, never by the result
-        self._changes = 0  # bumped by every `_publish`: the view may have changed
-        self._publishing: asyncio.Task[None] | None = None  # a publication waiting for its workflow task to settle
-        self._signals_in_flight = 0
+        self.parent = ParentLink(input.parent_workflow_id, self.p, self._returns_now)
 
     # ---- messages -------------------------------------------------------------------
 
@@ -118,7 +115,7 @@ class AgencyClearanceWorkflow:
 
     def _idle(self) -> bool:
         """Nothing left to send: no notification, no view for the parent."""
-        return self.notifier.idle() and self._publishing is None and not self._signals_in_flight
+        return self.notifier.idle() and self.parent.idle()
 
     def _history_too_long(self) -> bool:
         info = workflow.info()
@@ -166,7 +163,7 @@ class AgencyClearanceWorkflow:
         v.reason = f"the agency refused the request: {message}"
         workflow.logger.warning("Agency %s refused request %s", v.agency, self.input.request.request_key)
         self.notifier.send("agency_refused", OFFICER, v.reason, agency=v.agency)
-        self._publish()
+        self.parent.publish()
 
     async def _await_officer(self) -> None:
         await workflow.wait_condition(lambda: bool(self.p.officer_inbox))
@@ -193,7 +190,7 @@ class AgencyClearanceWorkflow:
             v.reason = f"{v.reason}; {said}"
             workflow.logger.warning("Agency %s asked for a Retry-After of %s s", v.agency, asked.total_seconds())
             self.notifier.send("agency_retry_after_capped", OFFICER, said, agency=v.agency)
-        self._publish()
+        self.parent.publish()
         return delay
 
     async def _accepted(self, reference: str) -> None:
@@ -204,7 +201,7 @@ class AgencyClearanceWorkflow:
         v.reference, v.accepted_at, v.status, v.reason = reference, now, ClearanceStatus.submitted, None
         await self._set_deadlines()
         self._schedule_poll(first=True)
-        self._publish()
+        self.parent.publish()
 
     async def _set_deadlines(self) -> None:
         """(Re)compute reminder, due and final deadlines from acceptance plus paused business days."""
@@ -266,7 +263,7 @@ class AgencyClearanceWorkflow:
                 self.notifier.send("officer_decision_needed", OFFICER, f"{v.agency}: silent past its final deadline",
                                    agency=v.agency)
         if due.remind or due.breach or due.silence:
-            self._publish()
+            self.parent.publish()
 
     def _schedule_poll(self, *, first: bool = False) -> None:
         p = self.p
@@ -333,7 +330,7 @@ class AgencyClearanceWorkflow:
                                agency=view.agency)
         self.p.view = view
         workflow.logger.info("Clearance %s decided: %s", view.agency, view.status.value)
-        self._publish()
+        self.parent.publish()
 
     # ---- information requests -----------------------------------------------------------
 
@@ -348,7 +345,7 @@ class AgencyClearanceWorkflow:
         v.information_deadline_at = await calls.business_deadline(now, self.input.information_reply_business_days,
                                                                   self.input.calendar)
         self.notifier.send("information_required", APPLICANT, f"{v.agency}: request {request_id}", agency=v.agency)
-        self._publish()
+        self.parent.publish()
 
     async def _await_answer(self) -> None:
         """Wait for the answer (or any decision); none by the deadline: the request lapses."""
@@ -386,7 +383,7 @@ class AgencyClearanceWorkflow:
             self._schedule_poll(first=True)  # the agency decides afresh: hear of it soon again
         else:  # an officer's question about a refused request: submit again
             v.status, v.needs_officer, p.refused = ClearanceStatus.submitting, False, False
-        self._publish()
+        self.parent.publish()
 
     async def _lapse(self) -> None:
         """No answer in time: the clearance ends still waiting on the applicant; the parent lapses the application."""
@@ -395,7 +392,7 @@ class AgencyClearanceWorkflow:
         v.reason = f"lapsed: no answer within {self.input.information_reply_business_days} business days"
         if v.reference is not None:
             await self._withdraw_at_agency()
-        self._publish()
+        self.parent.publish()
 
     # ---- cancellation ------------------------------------------------------------------------
 
@@ -411,7 +408,7 @@ class AgencyClearanceWorkflow:
             v.reason = "withdrawn before the agency accepted the request"
         v.status, v.needs_officer = ClearanceStatus.withdrawn, False
         v.information_request_id = v.information_deadline_at = None  # decided_at stays empty: never decided
-        self._publish()
+        self.parent.publish()
 
     async def _withdraw_at_agency(self) -> None:
         v = self.p.view
@@ -429,34 +426,3 @@ class AgencyClearanceWorkflow:
         """Whether `run` returns the current view without waiting: done, not withdrawing, nothing left running."""
         return (progress.step(self.p) is Step.done and not self.withdrawing and self.notifier.idle()
                 and workflow.all_handlers_finished())
-
-    def _publish(self) -> None:
-        """The view may have changed: the parent hears of it once the current workflow task has settled."""
-        self._changes += 1
-        if self._publishing is None:
-            self._publishing = asyncio.create_task(self._publish_when_settled())
-
-    async def _publish_when_settled(self) -> None:
-        """Signal the parent the view this workflow task ends with (not for another failed attempt of an outage; a
-        closed parent is fine): the views a task passes through (accepted, then decided) never reach history.
-
-        A final view the run returns in this very workflow task (nothing left to send, no handler running) is not
-        signalled: the parent takes it from the result, a signal and two workflow tasks sooner.
-        """
-        await settled(lambda: self._changes)
-        self._publishing = None
-        view = self.p.view
-        if not progress.worth_telling(self.p.published, view):
-            return
-        self.p.published = view.model_copy(deep=True)
-        if self._returns_now():
-            return
-        self._signals_in_flight += 1
-        try:
-            await workflow.get_external_workflow_handle(self.input.parent_workflow_id).signal(
-                SIGNAL_CLEARANCE_CHANGED, self.p.published
-            )
-        except Exception:  # noqa: BLE001 — the parent may have closed; the result still carries the view
-            workflow.logger.info("Could not signal parent %s", self.input.parent_workflow_id)
-        finally:
-            self._signals_in_flight -= 1
