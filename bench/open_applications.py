@@ -20,7 +20,6 @@ import datetime as dt
 import json
 import os
 import re
-import socket
 import statistics
 import sys
 import tempfile
@@ -35,14 +34,10 @@ sys.path.insert(0, str(ROOT))
 
 from rich.console import Console
 
+from tests.servers import free_port  # noqa: E402
+
 CALLS_PER_SECOND = 200
 RECONCILE_AFTER_MINUTES = 7 * 24 * 60  # the catalog's maximum: no status poll during the run
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def bench_catalog(folder: Path) -> Path:

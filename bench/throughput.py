@@ -24,7 +24,6 @@ import datetime as dt
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,7 +38,6 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 import psutil
-import uvicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -61,6 +59,7 @@ from simulator.app import create_app as create_simulator  # noqa: E402
 from simulator.server import catalog_modes  # noqa: E402
 from store.accounts import create_account  # noqa: E402
 from store.pool import open_pool  # noqa: E402
+from tests.servers import free_port, serve  # noqa: E402
 from workers.codec import EncryptionCodec  # noqa: E402
 from workers.temporal import data_converter  # noqa: E402
 from workers.worker import applicant_secret, build_worker  # noqa: E402
@@ -94,30 +93,6 @@ def application(first_day: dt.date) -> dict:
 
 
 # ---- the parts -----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.asynccontextmanager
-async def serve(app, port: int) -> AsyncIterator[str]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                                           timeout_graceful_shutdown=2))
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("uvicorn stopped before starting")
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @contextlib.contextmanager
