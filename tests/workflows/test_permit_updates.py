@@ -37,7 +37,7 @@ from schemas.decisions import (
     Outcome,
     Payment,
 )
-from schemas.status import ApplicationStatus, ClearanceStatus, FeeLine, Fees, PermitStatusView
+from schemas.status import ApplicationStatus, ClearanceStatus, FeeLine, Fees, PermitStatusView, location_views
 
 DISTRICT = agency("district", sla_days=3, mode="webhook")
 AVIATION = agency("aviation", sla_days=14, consent=False)
@@ -225,6 +225,8 @@ async def test_adding_a_drone_adds_aviation_and_invalid_amendments_are_refused_w
 async def test_amending_an_issued_permit_reissues_it_after_the_changed_clearances_and_the_fee_difference(
     dev_env, task_queue
 ):
+    """The view keeps the issued revision (what the verification page shows) until the amendment is cleared, paid for
+    and issued."""
     app = app_with_webhook()
     async with running(dev_env, task_queue, route(PlanInput(application=app, submitted_at=dt.datetime.now(dt.UTC))),
                        app=app, setup=started) as run:
@@ -232,9 +234,17 @@ async def test_amending_an_issued_permit_reissues_it_after_the_changed_clearance
         await run.decide("parks", Outcome.approved)
         await run.decide("district", Outcome.approved)
         await run.until(lambda v: v.status == ApplicationStatus.awaiting_payment, "awaiting payment", timeout=T)
+        assert (await run.status()).issued is None
         await run.handle.signal("payment_received", Payment(payment_id="pay-1", permit_id=run.app_id,
                                                             amount_idr=4 * DAY_FEE, paid_at=dt.datetime.now(dt.UTC)))
         issued = await run.until(lambda v: v.status == ApplicationStatus.issued, "issued", timeout=T)
+        # the view keeps what the permit was issued for (the public verification page shows it)
+        assert issued.issued is not None and issued.permit is not None
+        assert issued.issued.revision == 1 and not issued.amendment_pending
+        assert issued.issued.issued_at == issued.permit.issued_at
+        assert issued.issued.locations == location_views(app.locations) == issued.locations
+        assert issued.issued.clearances == run.world.issued[0].clearances
+        assert issued.issued.fees is not None and issued.issued.fees.paid_at is not None
 
         extra_day = [*app.locations[1].days, ShootDay(date=app.locations[1].days[-1].date + dt.timedelta(days=1),
                                                       start=dt.time(6), end=dt.time(18))]
@@ -244,17 +254,24 @@ async def test_amending_an_issued_permit_reissues_it_after_the_changed_clearance
         view = await run.until(lambda v: v.status == ApplicationStatus.amended, "amended", timeout=T)
         assert view.permit == issued.permit  # still the issued permit while the change is cleared
         assert "fees_changed" in [e.event for e in view.timeline]
+        assert view.amendment_pending and view.revision == 2
+        assert view.issued == issued.issued  # the permit stands as issued
+        assert view.locations == location_views(amended.locations) != view.issued.locations
 
         await run.until(lambda v: run.clearance(v, "district").accepted_at is not None and run.clearance(v, "district").revision == 2,
                         "district r2", timeout=T)
         await run.decide("district", Outcome.approved, revision=2)
         view = await run.until(lambda v: v.status == ApplicationStatus.awaiting_payment, "the difference due", timeout=T)
         assert "1250000 IDR due" in next(e.detail for e in reversed(view.timeline) if e.event == "awaiting_payment")
+        assert view.amendment_pending and view.issued == issued.issued  # cleared, not yet paid for
         await run.handle.signal("payment_received", Payment(payment_id="pay-2", permit_id=run.app_id,
                                                             amount_idr=DAY_FEE, paid_at=dt.datetime.now(dt.UTC)))
         view = await run.until(lambda v: v.status == ApplicationStatus.issued, "issued again", timeout=T)
         assert len(run.world.issued) == 2 and view.permit.number == issued.permit.number
         assert len(run.world.issued[1].application.locations[1].days) == 3
+        assert view.issued is not None and view.issued.revision == 2 and not view.amendment_pending
+        assert view.issued.locations == location_views(amended.locations)
+        assert view.issued.clearances == run.world.issued[1].clearances
         await run.handle.terminate("test done")
 
 
