@@ -77,7 +77,8 @@ def render_certificate(input: CertificateInput, certificate: CertificateInfo) ->
     It names the company, never a person: no contact names, e-mail addresses or phone numbers.
     """
     programme, title = input.programme, TITLES[input.kind]
-    pdf = BilingualPdf(certificate.number, input.issued_at, f"{title} {certificate.number}")
+    pdf = BilingualPdf(certificate.number, input.issued_at, f"{title} {certificate.number}",
+                       content=input.model_dump_json())
     pdf.banner(title, certificate.verify_url)
     pdf.field("Nomor sertifikat / Certificate number", certificate.number, bold=True)
     pdf.field("Diterbitkan / Issued", jakarta_time(certificate.issued_at))
