@@ -44,6 +44,7 @@ from schemas.contracts import (
 from workflows.policies import (
     AGENCY_CALL_TIMEOUT,
     DOCUMENT_TIMEOUT,
+    LOCAL_RETRY_THRESHOLD,
     ONE_ATTEMPT,
     PERSISTENT_RETRY,
     PERSISTENT_SCHEDULE_TO_CLOSE,
@@ -53,9 +54,10 @@ from workflows.policies import (
 
 
 async def plan(application: PermitApplication, submitted_at: dt.datetime) -> ApplicationPlan:
-    return await workflow.execute_activity(
+    return await workflow.execute_local_activity(
         PLAN_APPLICATION, PlanInput(application=application, submitted_at=submitted_at),
         result_type=ApplicationPlan, start_to_close_timeout=PURE_TIMEOUT, retry_policy=PURE_RETRY,
+        local_retry_threshold=LOCAL_RETRY_THRESHOLD,
     )
 
 

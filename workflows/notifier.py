@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, is_cancelled_exception
+from temporalio.exceptions import FailureError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from schemas.contracts import NOTIFY, Notification, Notifications
     from workflows.policies import (
         APPLICANT_NOTIFY_SCHEDULE_TO_CLOSE,
+        LOCAL_RETRY_THRESHOLD,
         NOTIFY_RETRY,
         PERSISTENT_RETRY,
         PURE_TIMEOUT,
@@ -65,15 +66,16 @@ class Notifier:
         applicant = any(n.audience == APPLICANT for n in batch)
         what = ", ".join(f"{n.kind} to {n.audience}" for n in batch)
         try:
-            await workflow.execute_activity(
+            await workflow.execute_local_activity(
                 NOTIFY,
                 Notifications(items=batch),
                 start_to_close_timeout=PURE_TIMEOUT,
                 schedule_to_close_timeout=APPLICANT_NOTIFY_SCHEDULE_TO_CLOSE if applicant else None,
                 retry_policy=PERSISTENT_RETRY if applicant else NOTIFY_RETRY,
+                local_retry_threshold=LOCAL_RETRY_THRESHOLD,
                 summary=what[:200],
             )
-        except ActivityError as err:
+        except FailureError as err:  # a local activity's failure comes as itself, not as an ActivityError
             if is_cancelled_exception(err):
                 raise
             workflow.logger.warning("Notifications failed: %s", what)

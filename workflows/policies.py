@@ -1,4 +1,9 @@
-"""Timeouts and retry policies the workflows share."""
+"""Timeouts and retry policies the workflows share.
+
+Planning, notifications and projections are local activities: each runs inside the workflow task that asked for
+it and costs one marker event, not three events and a workflow task. A failed attempt of one waits for its retry on
+a workflow timer (LOCAL_RETRY_THRESHOLD), so a database outage never holds a workflow task open.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ NOTIFY_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1), maximum_attemp
 # Applicant notifications go into the outbox: retried through a database outage (PERSISTENT_RETRY) for days.
 APPLICANT_NOTIFY_SCHEDULE_TO_CLOSE = timedelta(days=7)
 DOCUMENT_TIMEOUT = timedelta(seconds=30)  # a render takes about a second: a killed worker's is retried soon
+LOCAL_RETRY_THRESHOLD = timedelta(milliseconds=1)  # every backoff of a local activity on a timer
 # Read-model projections: retried until PostgreSQL takes them (an outage only delays the read model).
 PROJECTION_TIMEOUT = timedelta(seconds=30)
 PROJECTION_RETRY = RetryPolicy(

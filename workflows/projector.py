@@ -18,11 +18,11 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from schemas.contracts import PROJECTION_REFUSED
-    from workflows.policies import PROJECTION_RETRY, PROJECTION_TIMEOUT
+    from workflows.policies import LOCAL_RETRY_THRESHOLD, PROJECTION_RETRY, PROJECTION_TIMEOUT
     from workflows.waiting import settled
 
 if TYPE_CHECKING:
@@ -55,23 +55,25 @@ class Projector:
             await settled(self._version)  # what this workflow task changes goes in one projection
             version = self._version()
             try:
-                await workflow.execute_activity(
+                await workflow.execute_local_activity(
                     self._activity,
                     self._input_at(version),
                     result_type=bool,
                     start_to_close_timeout=PROJECTION_TIMEOUT,
                     retry_policy=PROJECTION_RETRY,
+                    local_retry_threshold=LOCAL_RETRY_THRESHOLD,
                     summary=f"seq {version}",
                 )
-            except ActivityError as err:
+            except FailureError as err:  # a local activity's failure comes as itself, not as an ActivityError
                 if is_cancelled_exception(err):
                     raise
-                if isinstance(err.cause, ApplicationError) and err.cause.type == PROJECTION_REFUSED:
-                    workflow.logger.error("Projection of seq %s refused for good: %s", version, err.cause)
+                cause = err.cause if isinstance(err, ActivityError) else err
+                if isinstance(cause, ApplicationError) and cause.type == PROJECTION_REFUSED:
+                    workflow.logger.error("Projection of seq %s refused for good: %s", version, cause)
                     self.refused = max(self.refused, version)
                     continue
                 # Only a non-retryable failure gets here (the policy retries everything else): try again later.
-                workflow.logger.error("Projection of seq %s failed: %s; trying again", version, err.cause or err)
+                workflow.logger.error("Projection of seq %s failed: %s; trying again", version, cause or err)
                 await workflow.sleep(RETRY_AFTER_REFUSAL, summary="projection")
                 continue
             self.projected = max(self.projected, version)

@@ -1,7 +1,8 @@
 """Stored histories still replay with today's workflow code (regenerate: JFC_WRITE_HISTORIES=1, see the tests
 that write them: test_permit_workflow's happy path and test_permit_updates' confirmed rejection).
 
-`permit.json` is a run from submission to completion (with its read-model projections), `clearance.json`
+`permit.json` is a run from submission to completion (with its planning, notifications and read-model projections,
+local activities all), `clearance.json`
 its poll-mode clearance, `permit_updates.json` a run with an agency rejection an officer confirms through
 the `decide` update; `incentive.json` a location rebate from application to completion (test_incentive_workflow),
 `feature_call.json` a first-feature call that ranked three applications.
@@ -9,6 +10,7 @@ the `decide` update; `incentive.json` a location rebate from application to comp
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,10 @@ from temporalio.worker import Replayer
 from schemas.contracts import (
     FUND_RESERVE,
     GET_CLEARANCE_STATUS,
+    NOTIFY,
+    PLAN_APPLICATION,
     RECORD_APPLICATION,
+    RECORD_INCENTIVE,
     TREASURY_PAY,
     UPDATE_CLAIM,
     UPDATE_COMMITTEE,
@@ -45,6 +50,12 @@ def scheduled_activities(h: WorkflowHistory) -> list[str]:
             if e.HasField("activity_task_scheduled_event_attributes")]
 
 
+def local_activities(h: WorkflowHistory) -> list[str]:
+    """The local activities a history records, from their markers."""
+    return [json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)["activity_type"]
+            for e in h.events if e.HasField("marker_recorded_event_attributes")]
+
+
 @pytest.mark.parametrize("name", ["permit.json", "clearance.json", "permit_updates.json", "incentive.json",
                                   "feature_call.json"])
 async def test_stored_history_replays(name):
@@ -55,7 +66,8 @@ async def test_stored_history_replays(name):
 
 def test_the_stored_histories_exercise_what_they_guard():
     """A replay proves little unless the history holds the commands: projections, polls, an update."""
-    assert RECORD_APPLICATION in scheduled_activities(history("permit.json"))
+    assert {PLAN_APPLICATION, RECORD_APPLICATION, NOTIFY} <= set(local_activities(history("permit.json")))
+    assert RECORD_INCENTIVE in local_activities(history("incentive.json"))
     assert GET_CLEARANCE_STATUS in scheduled_activities(history("clearance.json"))
     updates = [e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
                for e in history("permit_updates.json").events
