@@ -1,6 +1,6 @@
 """Notifications from inside a workflow, the same way for every workflow: sent in the background, drained at the end.
 
-A notification never holds up the application. What a workflow task sends goes out together, as one `notify`
+A notification never holds up the application. What a workflow task sends goes out together, as one local `notify`
 activity with a list, once the task has settled (each notification keeps its own outbox key). The applicant's
 (to its webhook, through the outbox) are retried for days, through database outages, and so is a list holding
 one; officer and agency ones alone are best effort, and a failed list is only logged. A workflow waits for

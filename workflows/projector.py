@@ -1,7 +1,7 @@
 """The read model's copy of a workflow's view, kept current from inside the workflow, in the background.
 
 Every change of the view bumps the workflow's version; the projector sends the latest view with
-its version to a record activity whenever the version moved, once the workflow task that moved it
+its version to a record (local) activity whenever the version moved, once the workflow task that moved it
 has settled (the states in between coalesce, within a task and while a projection is in flight).
 It runs beside the workflow and is never awaited by it: a database outage only delays the read
 model (the activity retries without limit), never the application, which waits for
