@@ -1,9 +1,10 @@
 """The activities the workflows call, one function each, with their timeouts and retry policies.
 
 Deadlines are counted here, in workflow code, against the calendar the plan recorded (`WorkingCalendar`); only a
-count that leaves its range (or a workflow without one) asks the deadline activities. Planning and documents are pure or idempotent and retried until they succeed (a
-refusal of their input excepted). A submission or a status poll is one attempt: the clearance
-workflow decides on its own timers when to try again. Answers and withdrawals retry for days.
+count that leaves its range (or a workflow without one) asks the deadline activities. Planning and documents are pure
+or idempotent and retried until they succeed (a refusal of their input excepted). A submission or a status poll is
+one attempt: the clearance workflow decides on its own timers when to try again. Answers and withdrawals retry for
+days.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ from schemas.contracts import (
 from workflows.policies import (
     AGENCY_CALL_TIMEOUT,
     DOCUMENT_TIMEOUT,
-    LOCAL_RETRY_THRESHOLD,
     ONE_ATTEMPT,
     PERSISTENT_RETRY,
     PERSISTENT_SCHEDULE_TO_CLOSE,
@@ -54,10 +54,11 @@ from workflows.policies import (
 
 
 async def plan(application: PermitApplication, submitted_at: dt.datetime) -> ApplicationPlan:
-    return await workflow.execute_local_activity(
+    """A regular activity, not a local one: the workflow stamps its own events right after the plan, and the time of
+    a local activity's result depends on what else ran beside it, which a replay does not repeat."""
+    return await workflow.execute_activity(
         PLAN_APPLICATION, PlanInput(application=application, submitted_at=submitted_at),
         result_type=ApplicationPlan, start_to_close_timeout=PURE_TIMEOUT, retry_policy=PURE_RETRY,
-        local_retry_threshold=LOCAL_RETRY_THRESHOLD,
     )
 
 

@@ -1,8 +1,10 @@
 """Timeouts and retry policies the workflows share.
 
-Planning, notifications and projections are local activities: each runs inside the workflow task that asked for
-it and costs one marker event, not three events and a workflow task. A failed attempt of one waits for its retry on
-a workflow timer (LOCAL_RETRY_THRESHOLD), so a database outage never holds a workflow task open.
+Notifications and projections are local activities: each runs inside the workflow task that asked for it and
+costs one marker event, not three events and a workflow task. A failed attempt of one waits for its retry on a
+workflow timer (LOCAL_RETRY_THRESHOLD), so a database outage never holds a workflow task open. Nothing the
+workflow stamps with a time waits on them: the time of a local activity's result depends on what else ran
+beside it, which a replay does not repeat.
 """
 
 from __future__ import annotations

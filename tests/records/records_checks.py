@@ -59,7 +59,7 @@ async def until_projected(pool: asyncpg.Pool, handle: Any, timeout: float = 30.0
             raise AssertionError(
                 f"the read model did not catch up in {timeout} s: workflow {wanted.status} with "
                 f"{len(wanted.timeline)} events, read model {stored.status if stored else None} with "
-                f"{len(stored.timeline) if stored else 0}"
+                f"{len(stored.timeline) if stored else 0}; fields that differ: {_differences(stored, wanted)}"
             )
         await asyncio.sleep(0.1)
 
@@ -149,6 +149,14 @@ async def assert_read_model_matches(pool: asyncpg.Pool, view: PermitStatusView, 
     if audit:  # one audit row per timeline event, in the same order
         assert [(r["action"], r["at"]) for r in audit_rows] == [(e.event, e.at) for e in view.timeline]
         assert [_json(r["detail"])["position"] for r in audit_rows] == list(range(len(view.timeline)))
+
+
+def _differences(stored: PermitStatusView | None, wanted: PermitStatusView) -> dict[str, Any]:
+    """The top-level fields where the read model and the workflow disagree: {field: (stored, wanted)}."""
+    if stored is None:
+        return {}
+    have, want = stored.model_dump(mode="json"), wanted.model_dump(mode="json")
+    return {k: (have.get(k), want[k]) for k in want if have.get(k) != want[k]}
 
 
 def _json(value: Any) -> Any:

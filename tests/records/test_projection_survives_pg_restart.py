@@ -84,6 +84,8 @@ async def test_postgres_down_mid_run_loses_nothing(dev_env, task_queue, pg_serve
 
         final = await asyncio.wait_for(run.handle.result(), timeout=90)
         assert final == done
+        # a query of the closed workflow rebuilds its view from history: the same times as the live one, to the microsecond
+        assert await run.handle.query("status", result_type=type(final)) == final
         view = await until_projected(pool, run.handle, timeout=10)
         assert view == final
         await assert_read_model_matches(pool, final)  # every timeline event present once, audit rows included
