@@ -126,11 +126,20 @@ async def run_demo(settings: Settings, console: Console, timeout: float) -> int:
         return result
 
 
+def first_demo_day() -> dt.date:
+    """Far enough ahead for every demo application's lead time, whatever the holidays in between."""
+    return dt.date.today() + dt.timedelta(days=45)
+
+
+def example_application() -> str:
+    """The park shoot, as a body for `POST /v1/permits` (the README's `application.json`)."""
+    return json.dumps(demo_applications(first_demo_day())[0], indent=2)
+
+
 async def _submit_all(http: httpx.AsyncClient, api: str, console: Console,
                       bodies: list[dict[str, Any]] | None = None) -> list[str] | None:
-    first_day = dt.date.today() + dt.timedelta(days=45)
     ids = []
-    for body in bodies or demo_applications(first_day):
+    for body in bodies or demo_applications(first_demo_day()):
         key = f"demo-{uuid.uuid4()}"
         response = await http.post(f"{api}/v1/permits", json=body, headers={"Idempotency-Key": key})
         if response.status_code == 422 and response.json().get("earliest_feasible_start"):
@@ -194,7 +203,7 @@ INCENTIVE_SHOWN = {"awaiting_photography", "waitlisted", "ineligible", "rejected
 
 async def _incentives(http: httpx.AsyncClient, api: str, sim: str, console: Console, timeout: float) -> int:
     """An eight-day shoot, issued; then one application to each incentive programme, watched to its reservation."""
-    first_day = dt.date.today() + dt.timedelta(days=45)
+    first_day = first_demo_day()
     permit_ids = await _submit_all(http, api, console, [incentive_permit(first_day)])
     if permit_ids is None or await _watch(http, api, sim, permit_ids, console, timeout):
         return 1

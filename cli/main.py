@@ -55,10 +55,15 @@ def agencies() -> None:
 @app.command()
 def demo(
     timeout: float = typer.Option(180.0, help="Seconds to wait for every application to be issued."),
+    print_application: bool = typer.Option(
+        False, "--print-application", help="Only print the park shoot's application (JSON, shooting in 45 days)."),
 ) -> None:
     """Submit a few realistic applications to a running stack and watch them, agency by agency, to issued."""
-    from cli.demo import run_demo
+    from cli.demo import example_application, run_demo
 
+    if print_application:
+        typer.echo(example_application())
+        return
     raise typer.Exit(asyncio.run(run_demo(Settings(), console, timeout)))
 
 
