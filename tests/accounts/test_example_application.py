@@ -6,6 +6,7 @@ import datetime as dt
 
 from typer.testing import CliRunner
 
+from cli.demo import first_demo_day
 from cli.main import app
 from config.settings import Settings
 from domain.catalog import default_rule_set
@@ -18,7 +19,7 @@ def test_the_printed_application_is_valid_and_routed_to_the_parks_alone():
 
     assert result.exit_code == 0, result.output
     application = PermitApplication.model_validate_json(result.output)
-    assert application.first_shoot_date == dt.date.today() + dt.timedelta(days=45)
+    assert application.first_shoot_date == first_demo_day() > dt.date.today()
     plan = plan_application(application, default_rule_set(Settings()), dt.datetime.now(dt.UTC))
     assert plan.lead_time_ok
     assert [r.agency.code.value for r in plan.agencies] == ["parks"]
