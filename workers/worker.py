@@ -23,6 +23,7 @@ from schemas.catalog import RuleSet
 from store.pool import open_pool, where
 from store.server import database_url
 from workers.metrics import metrics_runtime, serve_worker_metrics
+from workers.sandbox import workflow_runner
 from workers.temporal import connect
 from workflows.clearance import AgencyClearanceWorkflow
 from workflows.feature_call import FeatureCallWorkflow
@@ -46,6 +47,7 @@ def build_worker(
 ) -> Worker:
     """A worker with every workflow and activity of the permit engine registered (projections need `pool`)."""
     options.setdefault("max_cached_workflows", settings.max_cached_workflows)
+    options.setdefault("workflow_runner", workflow_runner(WORKFLOWS))
     return Worker(
         client,
         task_queue=settings.task_queue,

@@ -30,6 +30,7 @@ from schemas.contracts import (
     UPDATE_COMMITTEE,
     UPDATE_DECIDE,
 )
+from workers.sandbox import workflow_runner
 from workflows.clearance import AgencyClearanceWorkflow
 from workflows.feature_call import FeatureCallWorkflow
 from workflows.incentive import IncentiveApplicationWorkflow
@@ -59,7 +60,8 @@ def local_activities(h: WorkflowHistory) -> list[str]:
 @pytest.mark.parametrize("name", ["permit.json", "clearance.json", "permit_updates.json", "incentive.json",
                                   "feature_call.json"])
 async def test_stored_history_replays(name):
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter,
+                        workflow_runner=workflow_runner(WORKFLOWS))
     result = await replayer.replay_workflow(history(name), raise_on_replay_failure=True)
     assert result.replay_failure is None
 
