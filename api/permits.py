@@ -31,7 +31,7 @@ from api.auth import CurrentPrincipal, auth_responses
 from api.context import ApiContext, Context
 from api.problems import ApiProblem, invalid_body, responses
 from domain.ids import application_id_for_key
-from domain.planning import intake_problems, plan_application
+from domain.planning import intake_problems, plan_application, with_calendar
 from domain.webhook_urls import webhook_url_problems
 from schemas.application import PermitApplication
 from schemas.contracts import PERMIT_WORKFLOW, SEARCH_ATTR_STATUS, ApplicationPlan, PermitWorkflowInput
@@ -142,6 +142,7 @@ async def submit(
         )
     if not plan.lead_time_ok and not app.expedite.requested:
         raise lead_time_problem(app, plan)
+    plan = with_calendar(plan, app, now)  # the workflow starts from this plan: no planning of its own
 
     try:
         await ctx.temporal.start_workflow(
@@ -153,6 +154,7 @@ async def submit(
                 submitted_at=now,
                 callback_base_url=ctx.settings.public_base_url,
                 public_base_url=ctx.settings.public_base_url,
+                plan=plan,
             ),
             id=application_id,
             task_queue=ctx.settings.task_queue,

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from domain import calendar
 from domain.fees import compute_fees
+from domain.jakarta import jakarta_date
 from domain.leadtime import earliest_feasible_start, lead_time_business_days
 from domain.routing import route
 from schemas.application import PermitApplication
 from schemas.catalog import RuleSet
-from schemas.contracts import ApplicationPlan
+from schemas.contracts import ApplicationPlan, WorkingCalendar
 from schemas.problems import Problem
 
 BOOKING_HORIZON_DAYS = 730  # shoot days at most two years ahead: nothing later is planned, timed or issued
+# The plan's calendar runs from the submission date to this long after the last shoot day: every deadline of the
+# application (clearances, information requests, payment) falls inside it; one outside asks the activity.
+CALENDAR_DAYS_AFTER_LAST_SHOOT = 400
 
 
 def plan_application(app: PermitApplication, rules: RuleSet, submitted_at: datetime) -> ApplicationPlan:
@@ -30,6 +35,19 @@ def plan_application(app: PermitApplication, rules: RuleSet, submitted_at: datet
         information_reply_business_days=rules.timeouts.information_reply_business_days,
         payment_business_days=rules.timeouts.payment_business_days,
     )
+
+
+def plan_calendar(app: PermitApplication, submitted_at: datetime) -> WorkingCalendar:
+    """The non-working dates an application can count with: from its submission date to well past its last shoot."""
+    first = jakarta_date(submitted_at)
+    last = max(first, app.last_shoot_date) + timedelta(days=CALENDAR_DAYS_AFTER_LAST_SHOOT)
+    return calendar.working_calendar(first, last)
+
+
+def with_calendar(plan: ApplicationPlan, app: PermitApplication, submitted_at: datetime) -> ApplicationPlan:
+    """`plan` with the calendar its workflow counts business days with (for an application without intake problems:
+    a shoot day past the booking horizon has no calendar)."""
+    return plan.model_copy(update={"calendar": plan_calendar(app, submitted_at)})
 
 
 def intake_problems(app: PermitApplication, plan: ApplicationPlan, today: date) -> list[Problem]:

@@ -150,6 +150,9 @@ class PermitWorkflowInput(BaseModel):
     submitted_at: dt.datetime
     callback_base_url: str = Field(description="Public base URL of the API, for agency webhooks")
     public_base_url: str = Field(description="Base URL printed on documents (document and verify links)")
+    plan: ApplicationPlan | None = Field(
+        default=None, description="The plan the starter checked the application against at intake, with its "
+                                  "calendar (the API's); None: the workflow plans with the worker's rule set")
 
 
 class ClearanceProgress(BaseModel):

@@ -7,9 +7,9 @@ import datetime as dt
 from activity_samples import RULES
 from temporalio.testing import ActivityEnvironment
 
-from activities.planning import CALENDAR_DAYS_AFTER_LAST_SHOOT, PlanningActivities
+from activities.planning import PlanningActivities
 from domain.calendar import JAKARTA
-from domain.planning import plan_application
+from domain.planning import CALENDAR_DAYS_AFTER_LAST_SHOOT, plan_application
 from schemas.application import PermitApplication
 from schemas.contracts import PlanInput
 

@@ -13,6 +13,7 @@ import pypdf
 from cli.demo import demo_applications
 from config.secrets import webhook_secret
 from domain.signatures import SIGNATURE_HEADER, sign
+from schemas.contracts import PLAN_APPLICATION, PermitWorkflowInput
 from tests.e2e.conftest import Stack, first_feasible_day
 
 ALL_AGENCIES = {"parks", "heritage", "district", "transport", "police", "fire", "aviation", "transit", "culture_ministry"}
@@ -46,6 +47,17 @@ async def test_applications_travel_from_submission_to_a_verified_permit(stack: S
         assert {a for a, apps in held.items() if application_id in apps} == expected
     for apps in held.values():
         assert len(apps) == len(set(apps)), "an agency holds two requests for one application"
+
+    # Each workflow started from the plan the API checked the application against: it planned nothing itself.
+    for application_id in ids:
+        history = await stack.temporal.get_workflow_handle(application_id).fetch_history()
+        start = history.events[0].workflow_execution_started_event_attributes
+        [started_with] = await stack.temporal.data_converter.decode(start.input.payloads, [PermitWorkflowInput])
+        assert started_with.plan is not None and started_with.plan.calendar is not None
+        assert [a.agency.code.value for a in started_with.plan.agencies] == [
+            c["agency"] for c in views[ids.index(application_id)]["clearances"]]
+        assert PLAN_APPLICATION not in {e.activity_task_scheduled_event_attributes.activity_type.name
+                                        for e in history.events if e.HasField("activity_task_scheduled_event_attributes")}
 
     for view, expected in zip(views, EXPECTED_ROUTES):
         clearances = {c["agency"]: c for c in view["clearances"]}

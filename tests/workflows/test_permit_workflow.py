@@ -78,6 +78,7 @@ async def test_happy_path_parks_and_district_to_issued_and_completed(time_env, t
         assert view.status == ApplicationStatus.in_review
         assert view.rule_set == "test-2026.1"
         assert view.earliest_feasible_start == dt.date(2027, 1, 4)
+        assert run.world.plans_asked == 1  # started without a plan: the workflow planned
         parks = run.clearance(view, "parks")
         assert parks.status == ClearanceStatus.submitted and parks.sla == SlaState.on_track
         assert parks.reference == "PARKS-0001" or parks.reference == "PARKS-0002"
@@ -141,12 +142,18 @@ async def save_history(handle, name: str) -> None:
 
 
 async def test_happy_path_without_workflow_cache_on_the_dev_server(dev_env, task_queue):
-    """Every workflow task replays from history (max_cached_workflows=0): nondeterminism would fail here."""
+    """Every workflow task replays from history (max_cached_workflows=0): nondeterminism would fail here.
+
+    Started as the API starts it, with the plan it checked the application against: no planning activity runs."""
     the_plan = plan((PARKS, [], [0]), (agency("district", sla_days=3, mode="webhook"), [], [1]))
     app = application(first_shoot_in(-3))  # shot already: completes right after issue
     sa = TypedSearchAttributes([SearchAttributePair(STATUS_KEY, "submitted")])
-    async with running(dev_env, task_queue, the_plan, app=app, max_cached_workflows=0, search_attributes=sa) as run:
-        await run.until(lambda v: bool(v.clearances) and all(c.accepted_at for c in v.clearances), "both accepted", timeout=15)
+    async with running(dev_env, task_queue, the_plan, app=app, max_cached_workflows=0, search_attributes=sa,
+                       planned_by_starter=True) as run:
+        view = await run.until(lambda v: bool(v.clearances) and all(c.accepted_at for c in v.clearances),
+                               "both accepted", timeout=15)
+        assert [c.agency for c in view.clearances] == ["parks", "district"] and view.rule_set == the_plan.rule_set
+        assert run.world.plans_asked == 0
         described = await run.handle.describe()
         assert described.typed_search_attributes.get(STATUS_KEY) == "in_review"
         assert described.typed_search_attributes.get(DEADLINE_KEY) is not None
@@ -156,6 +163,7 @@ async def test_happy_path_without_workflow_cache_on_the_dev_server(dev_env, task
         await pay(run)
         final = await run.handle.result()
         assert final.status == ApplicationStatus.completed and final.permit is not None
+        assert "planned" in [e.event for e in final.timeline] and run.world.plans_asked == 0
         described = await run.handle.describe()
         assert described.typed_search_attributes.get(STATUS_KEY) == "completed"
         assert described.typed_search_attributes.get(DEADLINE_KEY) is None

@@ -28,7 +28,7 @@ from temporalio.worker import (
 )
 
 from activities.parties import outage
-from activities.planning import plan_calendar
+from domain.planning import plan_calendar, with_calendar
 from domain import calendar
 from schemas.agency_api import AgencyRequestState, AgencyRequestStatus
 from schemas.application import (
@@ -85,6 +85,7 @@ from schemas.contracts import (
 from schemas.decisions import AgencyDecision, InformationAnswer, OfficerDecision, OfficerDecisionKind, Outcome
 from schemas.decisions import Payment
 from schemas.status import FeeLine, Fees, PermitInfo, PermitStatusView
+from workers.sandbox import workflow_runner
 from workflows.clearance import AgencyClearanceWorkflow
 from workflows.permit import PermitApplicationWorkflow
 
@@ -179,6 +180,7 @@ class FakeWorld:
     deletes: dict[str, int] = field(default_factory=dict)  # DELETEs that reached the agency, by request key
     planner: Callable[[PlanInput], ApplicationPlan] | None = None  # plans by the application (amendments)
     plan_without_calendar: bool = False  # the plan records no calendar: deadlines come from the deadline activities
+    plans_asked: int = 0  # times the planning activity ran
     answers: list[InformationAnswerInput] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
     issued: list[IssueDocumentInput] = field(default_factory=list)
@@ -251,10 +253,11 @@ class FakeWorld:
 
     @activity.defn(name=PLAN_APPLICATION)
     async def plan_application(self, input: PlanInput) -> ApplicationPlan:
+        self.plans_asked += 1
         plan = self.planner(input) if self.planner is not None else self.plan
         # The real activity's calendar, unless the test's plan has one (or none on purpose: `calendar=None` kept)
         return plan if plan.calendar is not None or self.plan_without_calendar else plan.model_copy(
-            update={"calendar": plan_calendar(input)})
+            update={"calendar": plan_calendar(input.application, input.submitted_at)})
 
     @activity.defn(name=ISSUE_PERMIT_DOCUMENT)
     async def issue(self, input: IssueDocumentInput) -> IssueDocumentResult:
@@ -426,6 +429,7 @@ async def running(
     interceptors: list[Interceptor] | None = None,
     extra_workflows: list[type] | None = None,
     app_id: str | None = None,
+    planned_by_starter: bool = False,
 ):
     """A worker with the fakes and a started permit workflow (`app_id`: a real application id, else a made-up one)."""
     world = world or FakeWorld(plan=the_plan)
@@ -438,19 +442,22 @@ async def running(
         env.client, task_queue=task_queue, workflows=[*WORKFLOWS, *(extra_workflows or [])],
         activities=world.activities(),
         max_cached_workflows=max_cached_workflows, interceptors=interceptors or [],
+        workflow_runner=workflow_runner(WORKFLOWS),
     ):
         kwargs: dict[str, Any] = {}
         if search_attributes is not None:
             kwargs["search_attributes"] = search_attributes
+        application_, submitted_at = app or application(first_shoot_in(60)), await env.get_current_time()
         handle = await env.client.start_workflow(
             PermitApplicationWorkflow.run,
             PermitWorkflowInput(
                 application_id=app_id,
-                application=app or application(first_shoot_in(60)),
+                application=application_,
                 organisation_id=organisation_id,
-                submitted_at=await env.get_current_time(),
+                submitted_at=submitted_at,
                 callback_base_url="https://api.jfc.test",
                 public_base_url="https://jfc.test",
+                plan=with_calendar(the_plan, application_, submitted_at) if planned_by_starter else None,
             ),
             id=app_id,
             task_queue=task_queue,

@@ -37,7 +37,7 @@ class Application:
     """One permit application: state, clearances, timeline and search attributes, changed together."""
 
     def __init__(self, input: PermitWorkflowInput, search: SearchAttributes) -> None:
-        self.s = PermitState(input=input)
+        self.s = PermitState(input=input.model_copy(update={"plan": None}), plan=input.plan)  # one copy: s.plan
         self.clearances = Clearances(input.application_id)
         self.search = search
 

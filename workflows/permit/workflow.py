@@ -252,10 +252,11 @@ class PermitApplicationWorkflow:
         return self.status()
 
     async def _intake(self) -> Phase:
-        """Plan the application; a too-short lead time needs an officer's expedite, or it is rejected."""
+        """Plan the application (the starter's plan when it sent one: the API's, which the applicant was answered
+        with); a too-short lead time needs an officer's expedite, or it is rejected."""
         s = self.s
         self.app.set_status(ApplicationStatus.intake)
-        plan = await calls.plan(s.input.application, s.input.submitted_at)
+        plan = s.plan or await calls.plan(s.input.application, s.input.submitted_at)
         if s.cancel is not None:
             return self.app.after_interrupt()
         s.plan, s.fees = plan, plan.fees
