@@ -32,3 +32,32 @@ async def settled(value: Callable[[], object]) -> None:
         await workflow.wait_condition(lambda: True)
         if value() == seen:
             return
+
+
+class Alarm:
+    """One timer kept across waits for the same moment: a wait woken by its condition leaves the timer running, so
+    the next wait for that moment starts no second timer, and a run that ends meanwhile leaves it to the server
+    (no TimerCanceled event). Set for another moment (or `cancel`led), it cancels the one it had."""
+
+    def __init__(self, summary: str) -> None:
+        self._summary = summary
+        self._moment: dt.datetime | None = None
+        self._timer: asyncio.Task[None] | None = None
+
+    async def wait(self, condition: Callable[[], bool], moment: dt.datetime) -> bool:
+        """Wait for `condition` until `moment` (workflow time); False when the moment came first."""
+        if moment <= workflow.now():
+            return condition()
+        if moment != self._moment or self._timer is None or self._timer.done():
+            self.cancel()
+            self._moment = moment
+            self._timer = asyncio.create_task(workflow.sleep(moment - workflow.now(), summary=self._summary))
+        timer = self._timer
+        await workflow.wait_condition(lambda: condition() or timer.done())
+        return condition()
+
+    def cancel(self) -> None:
+        """Cancel the running timer, if any (before a wait of another kind, so it never fires for nothing)."""
+        if self._timer is not None and not self._timer.done():
+            self._timer.cancel()
+        self._timer = self._moment = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as dt
 import itertools
 import json
@@ -595,6 +596,28 @@ async def test_duplicate_agency_decision_changes_nothing(time_env, task_queue):
         status = await run.status()
         assert status.status == ApplicationStatus.awaiting_information
         assert run.world.kinds("applicant").count("information_required") == 1
+
+
+async def timer_events(run: Run, code: str) -> collections.Counter[str]:
+    """How many timers the clearance's history started, fired and cancelled."""
+    history = await run.client.get_workflow_handle(run.child_id(code)).fetch_history()
+    return collections.Counter(kind for e in history.events for kind in ("timer_started", "timer_fired", "timer_canceled")
+                               if e.HasField(f"{kind}_event_attributes"))
+
+
+async def test_a_decided_clearance_leaves_its_sla_timer_and_an_information_request_cancels_it(time_env, task_queue):
+    """The wait for a decision keeps one timer for its next moment: a decision ends the clearance without a
+    TimerCanceled event; an information request cancels it (it would fire for nothing while the applicant answers)."""
+    the_plan = plan((PARKS, [], [0]), (agency("district", sla_days=3, mode="webhook"), [], [1]))
+    async with running(time_env, task_queue, the_plan) as run:
+        await run.accepted("parks")
+        await run.accepted("district")
+        await run.decide("parks", Outcome.approved)
+        await run.decide("district", Outcome.information_required, decision_id="dec-1", reason="Which street?")
+        await run.client.get_workflow_handle(run.child_id("parks")).result()
+        await run.until(lambda v: v.status == ApplicationStatus.awaiting_information, "awaiting information")
+        assert await timer_events(run, "parks") == {"timer_started": 1}
+        assert await timer_events(run, "district") == {"timer_started": 2, "timer_canceled": 1}  # then the answer's
 
 
 # ---- 9. payment never comes ------------------------------------------------------------

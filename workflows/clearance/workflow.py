@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.clearance.progress import Step
     from workflows.notifier import APPLICANT, OFFICER, Notifier, agency_audience
     from workflows.policies import OUTAGE_MAX_BACKOFF, REFUSALS
-    from workflows.waiting import wait_until
+    from workflows.waiting import Alarm, wait_until
 
 # Every round of an outage or of polling adds history: past this length (or when the server suggests it)
 # the clearance continues as new between two steps, carrying its whole progress.
@@ -56,6 +56,7 @@ class AgencyClearanceWorkflow:
         self.notifier = Notifier(input.application_id, input.organisation_id, input.applicant_webhook_url)
         self.withdrawing = False  # cancelled: the parent hears of the withdrawal by signal, never by the result
         self.parent = ParentLink(input.parent_workflow_id, self.p, self._returns_now)
+        self.alarm = Alarm("sla")  # the next reminder, deadline or poll: kept while the clearance waits for a decision
 
     # ---- messages -------------------------------------------------------------------
 
@@ -101,6 +102,8 @@ class AgencyClearanceWorkflow:
                  Step.answer: self._await_answer}
         try:
             while (current := progress.step(self.p)) is not Step.done:
+                if current is not Step.decision:
+                    self.alarm.cancel()  # it would fire for nothing (a done clearance leaves it: no event)
                 if self._history_too_long():
                     await self._continue_as_new()
                 await steps[current]()
@@ -231,9 +234,10 @@ class AgencyClearanceWorkflow:
         wake = progress.next_wake(p)
         arrived = lambda: bool(p.agency_inbox or p.officer_inbox)  # noqa: E731
         if wake is None:
+            self.alarm.cancel()
             await workflow.wait_condition(arrived)
         else:
-            await wait_until(arrived, wake, "sla")
+            await self.alarm.wait(arrived, wake)
         if p.next_poll_at is not None and workflow.now() >= p.next_poll_at:
             await self._poll()
 
