@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.incentive.record import Incentive
     from workflows.incentive.state import Closing, Phase
     from workflows.incentive.steps import Steps
+    from workflows.lane import LocalLane
     from workflows.notifier import Notifier
     from workflows.projector import Projector
     from workflows.refusals import invalid_request, state_conflict
@@ -67,9 +68,10 @@ class IncentiveApplicationWorkflow:
     def __init__(self, input: IncentiveWorkflowInput) -> None:
         self.incentive = Incentive(input)
         self.s = self.incentive.s
-        self.notifier = Notifier(input.incentive_id, input.organisation_id, input.webhook_url)
+        self.lane = LocalLane()  # the notifier's and the projector's local activities, one at a time
+        self.notifier = Notifier(input.incentive_id, input.organisation_id, input.webhook_url, self.lane)
         self.steps = Steps(self.incentive, self.notifier)
-        self.projector = Projector(RECORD_INCENTIVE, lambda: self.s.version, self._projection)
+        self.projector = Projector(RECORD_INCENTIVE, lambda: self.s.version, self._projection, self.lane)
 
     # ---- machine events -------------------------------------------------------------------
 

@@ -55,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         RefundReason,
     )
     from workflows import calls
+    from workflows.lane import LocalLane
     from workflows.notifier import APPLICANT, OFFICER, Notifier, agency_audience
     from workflows.permit import amendments, decisions, review
     from workflows.permit.application import Application
@@ -76,8 +77,10 @@ class PermitApplicationWorkflow:
     def __init__(self, input: PermitWorkflowInput) -> None:
         self.app = Application(input, SearchAttributes.from_start(workflow.info().typed_search_attributes))
         self.s = self.app.s
-        self.notifier = Notifier(input.application_id, input.organisation_id, input.application.applicant.webhook_url)
-        self.projector = Projector(RECORD_APPLICATION, lambda: self.s.version, self._projection)
+        self.lane = LocalLane()  # the notifier's and the projector's local activities, one at a time
+        self.notifier = Notifier(input.application_id, input.organisation_id, input.application.applicant.webhook_url,
+                                 self.lane)
+        self.projector = Projector(RECORD_APPLICATION, lambda: self.s.version, self._projection, self.lane)
         self.linked = LinkedIncentives(input.application_id)
         self.children = ClearanceWorkflows(self.app)
 
