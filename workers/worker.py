@@ -23,6 +23,7 @@ from schemas.catalog import RuleSet
 from store.pool import open_pool, where
 from store.server import database_url
 from workers.metrics import metrics_runtime, serve_worker_metrics
+from workers.logic_flags import with_single_batch_activations
 from workers.sandbox import workflow_runner
 from workers.temporal import connect
 from workflows.clearance import AgencyClearanceWorkflow
@@ -48,14 +49,14 @@ def build_worker(
     """A worker with every workflow and activity of the permit engine registered (projections need `pool`)."""
     options.setdefault("max_cached_workflows", settings.max_cached_workflows)
     options.setdefault("workflow_runner", workflow_runner(WORKFLOWS))
-    return Worker(
+    return with_single_batch_activations(Worker(
         client,
         task_queue=settings.task_queue,
         workflows=list(WORKFLOWS),
         activities=all_activities(http, rules, settings.documents_dir, pool),
         graceful_shutdown_timeout=dt.timedelta(seconds=10),
         **options,
-    )
+    ))
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:

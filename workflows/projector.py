@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.contracts import PROJECTION_REFUSED
     from workflows.lane import LocalLane
     from workflows.policies import LOCAL_RETRY_THRESHOLD, PROJECTION_RETRY, PROJECTION_TIMEOUT
-    from workflows.waiting import settled
+    from workflows.waiting import settled, wait_in_background
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -56,7 +56,7 @@ class Projector:
 
     async def _run(self) -> None:
         while True:
-            await workflow.wait_condition(lambda: not self.caught_up())
+            await wait_in_background(lambda: not self.caught_up())
             await settled(self._version)  # what this workflow task changes goes in one projection
             async with self._lane:
                 version = self._version()

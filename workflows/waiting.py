@@ -21,15 +21,35 @@ async def wait_until(condition: Callable[[], bool], until: dt.datetime, summary:
     return True
 
 
+async def wait_in_background(condition: Callable[[], bool]) -> None:
+    """`workflow.wait_condition` for work beside the workflow (projections, notifications, telling the parent),
+    which goes on while a cancelled workflow winds down.
+
+    With every job of an activation applied at once (workers/logic_flags.py), the SDK raises the arrival of the
+    workflow's cancellation in every coroutine then waiting on a condition, not only in the workflow's own: that
+    is for the workflow to act on, so such a wait is simply taken up again. A cancellation of the waiting task
+    itself still ends it.
+    """
+    while True:
+        try:
+            await workflow.wait_condition(condition)
+            return
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is None or task.cancelling():
+                raise
+
+
 async def settled(value: Callable[[], object]) -> None:
     """Return once the current workflow task has run everything it woke and `value()` stopped changing.
 
     Costs no command: a condition that always holds is checked only after every ready coroutine has run, so
-    what the signals, updates and steps of this task change is in `value()` when it returns.
+    what the signals, updates and steps of this task change is in `value()` when it returns. For background work:
+    a cancellation of the workflow does not end it (`wait_in_background`).
     """
     while True:
         seen = value()
-        await workflow.wait_condition(lambda: True)
+        await wait_in_background(lambda: True)
         if value() == seen:
             return
 

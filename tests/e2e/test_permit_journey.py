@@ -14,6 +14,7 @@ from cli.demo import demo_applications
 from config.secrets import webhook_secret
 from domain.signatures import SIGNATURE_HEADER, sign
 from schemas.contracts import PLAN_APPLICATION, PermitWorkflowInput
+from workers.logic_flags import SINGLE_BATCH
 from tests.e2e.conftest import Stack, first_feasible_day
 
 ALL_AGENCIES = {"parks", "heritage", "district", "transport", "police", "fire", "aviation", "transit", "culture_ministry"}
@@ -58,6 +59,9 @@ async def test_applications_travel_from_submission_to_a_verified_permit(stack: S
             c["agency"] for c in views[ids.index(application_id)]["clearances"]]
         assert PLAN_APPLICATION not in {e.activity_task_scheduled_event_attributes.activity_type.name
                                         for e in history.events if e.HasField("activity_task_scheduled_event_attributes")}
+        # the worker applies each activation's jobs at once (workers/logic_flags.py), and the history says so
+        assert SINGLE_BATCH in {flag for e in history.events if e.HasField("workflow_task_completed_event_attributes")
+                                for flag in e.workflow_task_completed_event_attributes.sdk_metadata.lang_used_flags}
 
     for view, expected in zip(views, EXPECTED_ROUTES):
         clearances = {c["agency"]: c for c in view["clearances"]}

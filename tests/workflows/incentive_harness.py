@@ -62,6 +62,7 @@ from schemas.incentive_contracts import (
 )
 from schemas.incentives import CertificateInfo, IncentiveApplication, IncentiveRules, IncentiveStatusView, PermitFacts
 from config.settings import PACKAGED_DATA
+from workers.logic_flags import with_single_batch_activations
 from workers.sandbox import workflow_runner
 from workflows.feature_call import FeatureCallWorkflow
 from workflows.incentive import IncentiveApplicationWorkflow
@@ -309,10 +310,11 @@ async def running(env: WorkflowEnvironment, task_queue: str, application: Incent
                   max_cached_workflows: int = 1000):
     """A worker with the fakes and the stand-in permit, and a started incentive workflow."""
     parties = parties or FakeParties()
-    async with Worker(env.client, task_queue=task_queue, activities=parties.activities(),
-                      workflows=[IncentiveApplicationWorkflow, FeatureCallWorkflow, StandInPermit],
-                      max_cached_workflows=max_cached_workflows,
-                      workflow_runner=workflow_runner([IncentiveApplicationWorkflow, FeatureCallWorkflow])):
+    async with with_single_batch_activations(Worker(
+            env.client, task_queue=task_queue, activities=parties.activities(),
+            workflows=[IncentiveApplicationWorkflow, FeatureCallWorkflow, StandInPermit],
+            max_cached_workflows=max_cached_workflows,
+            workflow_runner=workflow_runner([IncentiveApplicationWorkflow, FeatureCallWorkflow]))):
         await env.client.start_workflow(StandInPermit.run, id=f"{application.permit_id}", task_queue=task_queue,
                                         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
         yield await start(env, task_queue, application, permit, parties, rules=rules)

@@ -85,6 +85,7 @@ from schemas.contracts import (
 from schemas.decisions import AgencyDecision, InformationAnswer, OfficerDecision, OfficerDecisionKind, Outcome
 from schemas.decisions import Payment
 from schemas.status import FeeLine, Fees, PermitInfo, PermitStatusView
+from workers.logic_flags import with_single_batch_activations
 from workers.sandbox import workflow_runner
 from workflows.clearance import AgencyClearanceWorkflow
 from workflows.permit import PermitApplicationWorkflow
@@ -438,12 +439,12 @@ async def running(
         if maybe is not None:
             await maybe
     app_id = app_id or f"PRM-{uuid.uuid4().hex[:12].upper()}"
-    async with Worker(
+    async with with_single_batch_activations(Worker(
         env.client, task_queue=task_queue, workflows=[*WORKFLOWS, *(extra_workflows or [])],
         activities=world.activities(),
         max_cached_workflows=max_cached_workflows, interceptors=interceptors or [],
         workflow_runner=workflow_runner(WORKFLOWS),
-    ):
+    )):
         kwargs: dict[str, Any] = {}
         if search_attributes is not None:
             kwargs["search_attributes"] = search_attributes
