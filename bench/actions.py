@@ -173,8 +173,9 @@ async def rebate(http, api: str, sim: str, client, officers: list[dict], studio_
     """A five-day studio shoot from today and its location rebate, from application to the final tranche."""
     from schemas.contracts import SIGNAL_PERMIT_EVENT
     from schemas.incentive_contracts import PermitEvent, PermitEventKind
+    from domain.jakarta import jakarta_date
 
-    today = dt.date.today()
+    today = jakarta_date(dt.datetime.now(dt.UTC))  # the commission's today: past 17:00 UTC it is tomorrow
     permit_id = await issued(http, api, sim, studio_shoot(today), officers[0])
     applied = await post(http, f"{api}/v1/incentives", {
         "programme": "location_rebate", "permit_id": permit_id, "fiscal_year": today.year,
