@@ -11,7 +11,7 @@ children), submit→issued and submit→all agencies accepted (p50/p95, from the
 application of the dev server and of this process; the last line is `throughput_ratio=<x> events_ratio=<y>`.
 It asserts no timing.
 
-    .venv/bin/python bench/throughput.py [-n 40] [--batches 2] [--show-events]
+    .venv/bin/python bench/throughput.py [-n 40] [--batches 2] [--show-events] [--show-history]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import asyncio
 import collections
 import contextlib
 import datetime as dt
+import json
 import os
 import re
 import shutil
@@ -166,6 +167,7 @@ class Figures:
     to_dispatched: list[float] = field(default_factory=list)
     server_cpu: float = 0.0
     process_cpu: float = 0.0
+    first_history: list[str] = field(default_factory=list)  # the first application's events, one line each
 
     @property
     def per_second(self) -> float:
@@ -191,13 +193,37 @@ async def measured(figures: Figures, server: psutil.Process, n: int, batch: Call
     figures.apps += n
 
 
+def event_kind(event) -> str:
+    return str(event.WhichOneof("attributes")).removesuffix("_event_attributes")
+
+
+def event_line(event) -> str:
+    """One event as `id kind [what]`: the activity, local activity, signal or search attributes it names."""
+    kind, what = event_kind(event), ""
+    if kind == "activity_task_scheduled":
+        what = event.activity_task_scheduled_event_attributes.activity_type.name
+    elif kind == "marker_recorded":
+        marker = event.marker_recorded_event_attributes
+        data = marker.details["data"].payloads if "data" in marker.details else []
+        what = json.loads(data[0].data).get("activity_type", "") if data else marker.marker_name
+    elif kind == "workflow_execution_signaled":
+        what = event.workflow_execution_signaled_event_attributes.signal_name
+    elif kind == "signal_external_workflow_execution_initiated":
+        what = event.signal_external_workflow_execution_initiated_event_attributes.signal_name
+    elif kind == "upsert_workflow_search_attributes":
+        what = ",".join(event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields)
+    return f"{event.event_id:>4} {kind} {what}".rstrip()
+
+
 async def count_events(client: Client, workflow_ids: list[str], figures: Figures) -> None:
-    total = 0
+    total, keep = 0, not figures.first_history
     for workflow_id in workflow_ids:
         history = await client.get_workflow_handle(workflow_id).fetch_history()
         total += len(history.events)
-        figures.event_types.update(str(e.WhichOneof("attributes")).removesuffix("_event_attributes")
-                                   for e in history.events)
+        figures.event_types.update(event_kind(e) for e in history.events)
+        if keep:
+            figures.first_history += [f"{workflow_id} ({len(history.events)} events)",
+                                      *(f"  {event_line(e)}" for e in history.events)]
     figures.events.append(total)
 
 
@@ -283,7 +309,8 @@ class Bare:
 # ---- the run -------------------------------------------------------------------------------------
 
 
-async def run(n: int, batches: int, show_events: bool, timeout: float) -> tuple[Figures, Figures]:
+async def run(n: int, batches: int, show_events: bool, show_history: bool,
+              timeout: float) -> tuple[Figures, Figures]:
     tmp = Path(tempfile.mkdtemp(prefix="jfc-bench-"))
     api_port, sim_port, temporal_port = free_port(), free_port(), free_port()
     settings = Settings(
@@ -349,6 +376,9 @@ async def run(n: int, batches: int, show_events: bool, timeout: float) -> tuple[
         for name, figures in (("jfc", jfc_figures), ("bare", bare_figures)):
             per_app = {k: v / figures.apps for k, v in figures.event_types.most_common()}
             print(f"{name} events per application by type: " + ", ".join(f"{k}={v:.1f}" for k, v in per_app.items()))
+    if show_history:
+        for name, figures in (("jfc", jfc_figures), ("bare", bare_figures)):
+            print(f"{name}: the first application's histories, event by event", *figures.first_history, sep="\n")
     return jfc_figures, bare_figures
 
 
@@ -369,11 +399,13 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=40, help="applications of each kind (default 40)")
     parser.add_argument("--batches", type=int, default=2, help="batches of each kind, alternating (default 2)")
     parser.add_argument("--show-events", action="store_true", help="history events per application by type")
+    parser.add_argument("--show-history", action="store_true",
+                        help="the first application's histories (parent and children), event by event")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds a batch may take before giving up")
     parser.add_argument("--log-level", default="WARNING", help="the product's log level, to stderr (default WARNING)")
     args = parser.parse_args()
     configure_logging("json", args.log_level)
-    jfc, bare = asyncio.run(run(args.n, args.batches, args.show_events, args.timeout))
+    jfc, bare = asyncio.run(run(args.n, args.batches, args.show_events, args.show_history, args.timeout))
     report(jfc, bare)
     sys.stdout.flush()
     sys.stderr.flush()
