@@ -22,8 +22,8 @@ def test_each_line_names_the_activity_local_activity_or_signal_of_its_event() ->
     assert permit[0] == "   1 workflow_execution_started"
     assert [int(line.split()[0]) for line in permit] == list(range(1, len(permit) + 1))
     about = {line.split(maxsplit=1)[1] for line in permit}
-    assert {f"marker_recorded {RECORD_APPLICATION}", f"marker_recorded {NOTIFY}",
-            f"activity_task_scheduled {PLAN_APPLICATION}", f"workflow_execution_signaled {SIGNAL_CLEARANCE_CHANGED}"} <= about
+    assert {f"marker_recorded {RECORD_APPLICATION}", f"marker_recorded {NOTIFY}", f"activity_task_scheduled "
+            f"{PLAN_APPLICATION}", f"workflow_execution_signaled {SIGNAL_CLEARANCE_CHANGED}"} <= about
 
     about = {line.split(maxsplit=1)[1] for line in lines("clearance.json")}
     assert {f"activity_task_scheduled {SUBMIT_CLEARANCE}",
