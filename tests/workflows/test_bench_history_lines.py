@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from temporalio.client import WorkflowHistory
+from stored_histories import history
 
 from bench.throughput import event_line
 from schemas.contracts import NOTIFY, PLAN_APPLICATION, RECORD_APPLICATION, SIGNAL_CLEARANCE_CHANGED, SUBMIT_CLEARANCE
 
-HISTORIES = Path(__file__).parent / "histories"
-
 
 def lines(name: str) -> list[str]:
-    history = WorkflowHistory.from_json("wf", (HISTORIES / name).read_text())
-    return [event_line(e) for e in history.events]
+    return [event_line(e) for e in history(name).events]
 
 
 def test_each_line_names_the_activity_local_activity_or_signal_of_its_event() -> None:

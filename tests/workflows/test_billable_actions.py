@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from stored_histories import history
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHistory
 
 from bench.actions import billable_actions
 
-HISTORIES = Path(__file__).parent / "histories"
-
-
-def history(name: str) -> WorkflowHistory:
-    text = (HISTORIES / name).read_text()
-    return WorkflowHistory.from_json("wf", text)
 
 
 def test_the_permit_history_counts_each_kind_by_the_cloud_rules() -> None:

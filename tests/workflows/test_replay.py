@@ -11,9 +11,9 @@ the `decide` update; `incentive.json` a location rebate from application to comp
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from stored_histories import history
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
@@ -37,13 +37,6 @@ from workflows.incentive import IncentiveApplicationWorkflow
 from workflows.permit import PermitApplicationWorkflow
 
 WORKFLOWS = [PermitApplicationWorkflow, AgencyClearanceWorkflow, IncentiveApplicationWorkflow, FeatureCallWorkflow]
-
-HISTORIES = Path(__file__).parent / "histories"
-
-
-def history(name: str) -> WorkflowHistory:
-    path = HISTORIES / name
-    return WorkflowHistory.from_json(path.stem, path.read_text())
 
 
 def scheduled_activities(h: WorkflowHistory) -> list[str]:
