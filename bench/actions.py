@@ -93,7 +93,10 @@ def three_agency_permit(first_day: dt.date) -> dict:
 
 async def run() -> None:
     from bench import throughput as tb
+    from config.secrets import CodecKey
     from tests.e2e.test_incentive_journey import studio_shoot
+    from workers.codec import EncryptionCodec
+    from workers.worker import build_worker
 
     tmp = Path(tempfile.mkdtemp(prefix="jfc-actions-"))
     api_port, sim_port, temporal_port = tb.free_port(), tb.free_port(), tb.free_port()
@@ -106,7 +109,7 @@ async def run() -> None:
     secrets = lambda ref: tb.webhook_secret(ref, tmp)  # noqa: E731
     try:
         with tb.dev_server(temporal_port):
-            codec = tb.EncryptionCodec([tb.CodecKey("bench", os.urandom(32))])
+            codec = EncryptionCodec([CodecKey("bench", os.urandom(32))])
             client = await tb.connect(f"127.0.0.1:{temporal_port}", data_converter=tb.data_converter(codec))
             async with contextlib.AsyncExitStack() as stack:
                 pool = await tb.open_pool(await stack.enter_async_context(tb.database(tmp)))
@@ -123,7 +126,7 @@ async def run() -> None:
                 agency_http = await stack.enter_async_context(httpx.AsyncClient(timeout=10.0))
                 sim = await stack.enter_async_context(tb.serve(simulator, sim_port))
                 api_url = await stack.enter_async_context(tb.serve(api, api_port))
-                await stack.enter_async_context(tb.build_worker(client, settings, rules, agency_http, pool))
+                await stack.enter_async_context(build_worker(client, settings, rules, agency_http, pool))
                 for code in [a.code.value for a in rules.catalog.agencies] + ["audit"]:
                     await http.put(f"{sim}/admin/agencies/{code}", json={"decision": "approve",
                                                                          "decision_delay_ms": 0})

