@@ -43,5 +43,6 @@ def verify(secret: bytes, header: str | None, body: bytes, now: float, tolerance
     if not any(hmac.compare_digest(expected.encode(), c.strip().encode()) for c in candidates):
         raise SignatureError("signature does not match the body")
     if abs(now - timestamp) > tolerance:
-        raise SignatureError(f"signature timestamp is {int(now - timestamp)} s away from now (limit {tolerance} s)")
+        when = f"{int(now - timestamp)} s old" if now >= timestamp else f"{int(timestamp - now)} s in the future"
+        raise SignatureError(f"signature timestamp is {when} (limit {tolerance} s either way); check the sender's clock")
     return timestamp
