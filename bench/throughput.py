@@ -104,11 +104,17 @@ def dev_server(port: int):
     try:
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, grace_s=10)
+
+
+def stop(proc: subprocess.Popen, grace_s: float) -> None:
+    """Terminate `proc`; kill it if it still runs `grace_s` later."""
+    proc.terminate()
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def jfc_worker_env(settings: Settings, database_url: str, log_level: str) -> dict[str, str]:
@@ -160,12 +166,7 @@ def worker_process(name: str, argv: list[str], env: dict[str, str], logs: Path) 
         try:
             yield WorkerProcess(name, popen, log)
         finally:
-            popen.terminate()
-            try:
-                popen.wait(15)
-            except subprocess.TimeoutExpired:
-                popen.kill()
-                popen.wait()
+            stop(popen, grace_s=15)
 
 
 async def connect(address: str, **kwargs) -> Client:
