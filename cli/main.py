@@ -7,15 +7,16 @@ import asyncio
 import typer
 from rich.console import Console
 
+from config.errors import ConfigurationError
 from config.logs import configure_logging
-from config.settings import Settings
+from config.settings import Settings, load_settings
 
 app = typer.Typer(help="Jakarta Film Commission: film permits and incentives on Temporal.", no_args_is_help=True)
 console = Console()
 
 
 def _settings() -> Settings:
-    settings = Settings()
+    settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
     return settings
 
@@ -25,7 +26,7 @@ def up() -> None:
     """Start everything locally (Temporal dev server, agency simulator, worker, API); Ctrl-C stops it."""
     from cli.stack import run_stack
 
-    raise typer.Exit(run_stack(Settings(), console))
+    raise typer.Exit(run_stack(load_settings(), console))
 
 
 @app.command()
@@ -64,7 +65,7 @@ def demo(
     if print_application:
         typer.echo(example_application())
         return
-    raise typer.Exit(asyncio.run(run_demo(Settings(), console, timeout)))
+    raise typer.Exit(asyncio.run(run_demo(load_settings(), console, timeout)))
 
 
 accounts = typer.Typer(help="Accounts and their bearer tokens.", no_args_is_help=True)
@@ -154,5 +155,15 @@ def fund_show(
     raise typer.Exit(fund_show_command(_settings(), year or jakarta_date(dt.datetime.now(dt.UTC)).year))
 
 
+def main() -> None:
+    """The `jfc` command. A configuration it cannot start with (a settings variable, a rule data file, a secret)
+    ends it with what is wrong and where, on stderr, and exit code 2: no traceback."""
+    try:
+        app()
+    except ConfigurationError as err:
+        typer.echo(f"jfc: cannot start: {err}", err=True)
+        raise SystemExit(2) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 from rich.console import Console
+from rich.markup import escape
 
 from config.settings import Settings
 from schemas.contracts import SEARCH_ATTR_NEXT_DEADLINE, SEARCH_ATTR_STATUS
@@ -87,7 +88,8 @@ class Stack:
         deadline = time.monotonic() + timeout
         while not self._is_ready(service):
             if service.process.poll() is not None:
-                raise StackError(f"{service.name} exited with code {service.process.returncode}; see {log_file.name}")
+                raise StackError(f"{service.name} exited with code {service.process.returncode}; see {log_file.name}, "
+                                 f"which ends:\n{last_lines(Path(log_file.name))}")
             if time.monotonic() > deadline:
                 raise StackError(f"{service.name} not ready after {timeout:.0f} s; see {log_file.name}")
             time.sleep(0.2)
@@ -172,7 +174,24 @@ def ensure_ports_free(settings: Settings) -> None:
                 raise StackError(f"port {number} ({name}) is already in use: is another `jfc up` running?")
 
 
+def last_lines(log: Path, count: int = 3) -> str:
+    """The last `count` non-empty lines of `log`, indented: why a service stopped, shown where `jfc up` runs."""
+    lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    return "\n".join(f"  {line[:500]}" for line in lines[-count:])
+
+
+def check_rule_data(settings: Settings) -> None:
+    """Load the catalog, rule set and programmes the services will load: a broken file stops `jfc up` (naming file,
+    line and field) before anything starts."""
+    from domain.catalog import default_rule_set
+    from domain.incentive_rules import default_incentive_rules
+
+    default_rule_set(settings)
+    default_incentive_rules(settings)
+
+
 def run_stack(settings: Settings, console: Console) -> int:
+    check_rule_data(settings)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     ensure_ports_free(settings)
     stack = Stack(settings, console)
@@ -203,7 +222,7 @@ def run_stack(settings: Settings, console: Console) -> int:
         interrupted = True
         console.print("\nstopping…")
     except StackError as exc:
-        console.print(f"[red]{exc}[/]")
+        console.print(f"[red]{escape(str(exc))}[/]")
     finally:
         stack.stop()
     return 0 if interrupted else 1

@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from config.errors import ConfigurationError, SettingsError
+
 if TYPE_CHECKING:
     from config.settings import Settings
 
@@ -33,12 +35,16 @@ CODEC_KEY_BYTES = 32  # AES-256
 _KEY_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-class MissingSecretError(RuntimeError):
+class MissingSecretError(ConfigurationError, RuntimeError):
     """A secret production must be given is not set; `variables` names what to set."""
 
     def __init__(self, variables: Iterable[str], detail: str) -> None:
         self.variables = sorted(set(variables))
         super().__init__(f"{', '.join(self.variables)} not set: {detail}")
+
+
+class CodecKeyError(ConfigurationError, ValueError):
+    """The payload codec's keys are malformed; the message names where they came from and the entry, never a key."""
 
 
 class CodecKey(NamedTuple):
@@ -60,7 +66,7 @@ def environment(env: str | None = None) -> str:
     """`local` or `production`: `env` when given, else `JFC_ENV` (default `local`)."""
     value = env if env is not None else (os.environ.get(ENV_VARIABLE) or "local")
     if value not in ENVIRONMENTS:
-        raise ValueError(f"{ENV_VARIABLE}={value!r} is not one of {', '.join(ENVIRONMENTS)}")
+        raise SettingsError(f"{ENV_VARIABLE}={value!r} is not one of {', '.join(ENVIRONMENTS)}")
     return value
 
 
@@ -117,18 +123,19 @@ def parse_codec_keys(spec: str, source: str) -> list[CodecKey]:
     for n, entry in enumerate((part for part in re.split(r"[,\s]+", spec) if part), start=1):
         key_id, colon, encoded = entry.partition(":")
         if not colon or not _KEY_ID.match(key_id):
-            raise ValueError(f"{source}: entry {n} is not `id:base64key` with an id of letters, digits, `.`, `_`, `-`")
+            raise CodecKeyError(f"{source}: entry {n} is not `id:base64key` with an id of letters, digits, `.`, `_`, "
+                                "`-`")
         try:
             key = base64.b64decode(encoded, validate=True)
         except binascii.Error:
-            raise ValueError(f"{source}: the key of {key_id!r} is not base64") from None
+            raise CodecKeyError(f"{source}: the key of {key_id!r} is not base64") from None
         if len(key) != CODEC_KEY_BYTES:
-            raise ValueError(f"{source}: the key of {key_id!r} is {len(key)} bytes; AES-256 needs {CODEC_KEY_BYTES}")
+            raise CodecKeyError(f"{source}: the key of {key_id!r} is {len(key)} bytes; AES-256 needs {CODEC_KEY_BYTES}")
         if any(known.id == key_id for known in keys):
-            raise ValueError(f"{source}: key id {key_id!r} is given more than once")
+            raise CodecKeyError(f"{source}: key id {key_id!r} is given more than once")
         keys.append(CodecKey(key_id, key))
     if not keys:
-        raise ValueError(f"{source}: no key in it")
+        raise CodecKeyError(f"{source}: no key in it")
     return keys
 
 

@@ -6,9 +6,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.errors import SettingsError
 from schemas.contracts import TASK_QUEUE
 
 PACKAGED_DATA = Path(__file__).parent
@@ -79,3 +80,23 @@ class Settings(BaseSettings):
         path = self.state_dir / "documents"
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; a value that cannot be used is a SettingsError naming each variable,
+    what it holds (never for a secret or the database URL) and what is wrong."""
+    try:
+        return Settings()
+    except ValidationError as err:
+        problems = [_problem(error) for error in err.errors(include_url=False)]
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None
+
+
+def _problem(error) -> str:
+    name = str(error["loc"][0]) if error["loc"] else ""
+    field = Settings.model_fields.get(name)
+    alias = field.validation_alias if field else None
+    variable = alias.choices[0] if isinstance(alias, AliasChoices) else f"JFC_{name.upper()}"
+    hidden = field is None or field.annotation in (SecretStr, SecretStr | None) or name == "database_url"
+    holds = "" if hidden else f"={error['input']!r}"
+    return f"{variable}{holds}: {error['msg']}"

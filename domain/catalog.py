@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from config.errors import ConfigurationError
 from domain.toml_lines import line_of
 from schemas.catalog import RuleSet
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 PLACEHOLDER = "{simulator_url}"
 
 
-class RuleDataError(ValueError):
+class RuleDataError(ConfigurationError, ValueError):
     """Rule data is missing or invalid; the message lists every problem as `file:line: path: what is wrong`."""
 
     def __init__(self, problems: list[str]) -> None:
