@@ -92,6 +92,7 @@ def three_agency_permit(first_day: dt.date) -> dict:
 
 
 async def run() -> None:
+    from bench import parts
     from bench import throughput as tb
     from config.secrets import CodecKey
     from tests.e2e.test_incentive_journey import studio_shoot
@@ -102,17 +103,17 @@ async def run() -> None:
     api_port, sim_port, temporal_port = tb.free_port(), tb.free_port(), tb.free_port()
     settings = tb.Settings(
         state_dir=tmp, task_queue=f"jfc-actions-{uuid.uuid4().hex[:8]}", api_port=api_port, simulator_port=sim_port,
-        agencies_file=tb.fast_catalog(tmp), JFC_PUBLIC_BASE_URL=f"http://127.0.0.1:{api_port}",
+        agencies_file=parts.fast_catalog(tmp), JFC_PUBLIC_BASE_URL=f"http://127.0.0.1:{api_port}",
         JFC_SIMULATOR_URL=f"http://127.0.0.1:{sim_port}", allow_loopback_webhooks=True,
     )
     rules = tb.load_rule_set(settings.agencies_file, settings.rules_file, settings.simulator_url)
     secrets = lambda ref: tb.webhook_secret(ref, tmp)  # noqa: E731
     try:
-        with tb.dev_server(temporal_port):
+        with parts.dev_server(temporal_port):
             codec = EncryptionCodec([CodecKey("bench", os.urandom(32))])
-            client = await tb.connect(f"127.0.0.1:{temporal_port}", data_converter=tb.data_converter(codec))
+            client = await parts.connect(f"127.0.0.1:{temporal_port}", data_converter=tb.data_converter(codec))
             async with contextlib.AsyncExitStack() as stack:
-                pool = await tb.open_pool(await stack.enter_async_context(tb.database(tmp)))
+                pool = await tb.open_pool(await stack.enter_async_context(parts.database(tmp)))
                 stack.push_async_callback(pool.close)
                 simulator = tb.create_simulator(state_dir=tmp, agency_codes=[a.code.value for a in rules.catalog.agencies],
                                                 secrets=secrets, api_url=settings.public_base_url,

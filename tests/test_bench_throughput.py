@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.throughput import jfc_worker_env
+from bench.parts import jfc_worker_env
 from config.secrets import codec_keys
 from config.settings import Settings
 
