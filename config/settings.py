@@ -92,11 +92,16 @@ def load_settings() -> Settings:
         raise SettingsError("invalid settings: " + "; ".join(problems)) from None
 
 
-def _problem(error) -> str:
+def _problem(error: dict) -> str:
+    """`VARIABLE='value': what is wrong` for one validation error (the loc is a field's name, or the alias read)."""
     name = str(error["loc"][0]) if error["loc"] else ""
     field = Settings.model_fields.get(name)
-    alias = field.validation_alias if field else None
-    variable = alias.choices[0] if isinstance(alias, AliasChoices) else f"JFC_{name.upper()}"
+    if field is None:
+        variable = name  # an alias: already the variable's name
+    elif isinstance(field.validation_alias, AliasChoices):
+        variable = str(field.validation_alias.choices[0])
+    else:
+        variable = f"JFC_{name.upper()}"
     hidden = field is None or field.annotation in (SecretStr, SecretStr | None) or name == "database_url"
     holds = "" if hidden else f"={error['input']!r}"
     return f"{variable}{holds}: {error['msg']}"

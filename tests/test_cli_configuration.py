@@ -74,6 +74,15 @@ def test_a_bad_settings_variable_stops_the_command_naming_it(tmp_path: Path) -> 
     assert "Traceback" not in run.stderr
 
 
+def test_malformed_codec_keys_stop_the_worker_naming_the_entry_never_the_key(tmp_path: Path) -> None:
+    run = jfc(["worker"], {"JFC_CODEC_KEYS": "k1:not-base64!", "JFC_STATE_DIR": str(tmp_path)})
+
+    assert run.returncode == 2
+    assert run.stderr.startswith("jfc: cannot start: JFC_CODEC_KEYS: the key of 'k1' is not base64"), run.stderr
+    assert "not-base64!" not in run.stderr
+    assert "Traceback" not in run.stderr
+
+
 def test_production_without_its_secrets_names_the_variables_to_set(tmp_path: Path) -> None:
     run = jfc(["worker"], {"JFC_ENV": "production", "JFC_STATE_DIR": str(tmp_path)})
 
